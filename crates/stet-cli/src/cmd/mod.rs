@@ -1,0 +1,5 @@
+//! One module a command.
+
+pub mod lock;
+pub mod update;
+pub mod write;

@@ -1,0 +1,148 @@
+//! Errors as the contract shows them: a stable code, an exit status, a message, and JSON.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+use stet::atomic::WriteError;
+use stet::config::ConfigError;
+use stet::lock::{Holder, LockError};
+use stet::update::UpdateError;
+
+/// A failure of a stet command.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: &'static str,
+    pub status: u8,
+    pub message: String,
+    pub path: Option<PathBuf>,
+    pub holder: Option<Box<Holder>>,
+    /// Extra JSON fields.
+    pub extra: Vec<(&'static str, Value)>,
+}
+
+impl Failure {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        let status = match code {
+            "EUSAGE" => 2,
+            "ECONFLICT" | "EEXIST" | "ELEASED" | "ECOMPROMISED" => 3,
+            "EMALFORMED" => 65,
+            "ELOCK_TIMEOUT" => 75,
+            _ => 1,
+        };
+        Failure { code, status, message: message.into(), path: None, holder: None, extra: Vec::new() }
+    }
+
+    pub fn with_path(mut self, path: &Path) -> Self {
+        self.path = Some(path.to_path_buf());
+        self
+    }
+
+    pub fn with_status(mut self, status: u8) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn with_extra(mut self, key: &'static str, value: Value) -> Self {
+        self.extra.push((key, value));
+        self
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure::new("EUSAGE", message)
+    }
+
+    pub fn io(path: &Path, err: &io::Error, what: &str) -> Self {
+        Failure::new(io_code(err), format!("{what} {}: {err}", path.display())).with_path(path)
+    }
+
+    pub fn report(&self, json_output: bool) -> ExitCode {
+        if json_output {
+            let mut error = json!({ "code": self.code, "message": self.message });
+            if let Some(path) = &self.path {
+                error["path"] = json!(path);
+            }
+            if let Some(holder) = &self.holder {
+                error["holder"] = json!(holder);
+            }
+            for (key, value) in &self.extra {
+                error[*key] = value.clone();
+            }
+            eprintln!("{}", json!({ "error": error }));
+        } else {
+            eprintln!("stet: {}", self.message);
+        }
+        ExitCode::from(self.status)
+    }
+}
+
+fn io_code(err: &io::Error) -> &'static str {
+    match err.kind() {
+        io::ErrorKind::NotFound => "ENOTFOUND",
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => "EPERM",
+        _ => "EIO",
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> Option<&io::Error> {
+    let mut current = err.source();
+    while let Some(source) = current {
+        if let Some(io) = source.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        current = source.source();
+    }
+    None
+}
+
+impl From<WriteError> for Failure {
+    fn from(err: WriteError) -> Self {
+        let code = match &err {
+            WriteError::Exists { .. } => "EEXIST",
+            other => error_chain(other).map_or("EIO", io_code),
+        };
+        Failure::new(code, err.to_string()).with_path(err.path())
+    }
+}
+
+impl From<LockError> for Failure {
+    fn from(err: LockError) -> Self {
+        let code = match &err {
+            LockError::Timeout { .. } => "ELOCK_TIMEOUT",
+            LockError::Compromised { .. } => "ECOMPROMISED",
+            LockError::AlreadyHeld { .. } => "ECONFLICT",
+            LockError::Unsupported { .. } => "EUSAGE",
+            other => error_chain(other).map_or("EIO", io_code),
+        };
+        let mut failure = Failure::new(code, err.to_string()).with_path(err.path());
+        failure.holder = err.holder().cloned().map(Box::new);
+        failure
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(err: ConfigError) -> Self {
+        match &err {
+            ConfigError::Malformed { path, .. } => {
+                Failure::new("EMALFORMED", err.to_string()).with_path(path)
+            }
+            ConfigError::Io { path, source } => {
+                Failure::new(io_code(source), err.to_string()).with_path(path)
+            }
+            _ => Failure::new("EIO", err.to_string()),
+        }
+    }
+}
+
+impl<E: Into<Failure>> From<UpdateError<E>> for Failure {
+    fn from(err: UpdateError<E>) -> Self {
+        match err {
+            UpdateError::Lock(err) => err.into(),
+            UpdateError::Write(err) => err.into(),
+            UpdateError::Read { path, source } => Failure::io(&path, &source, "cannot read"),
+            UpdateError::Edit(err) => err.into(),
+            _ => Failure::new("EIO", "the update failed"),
+        }
+    }
+}

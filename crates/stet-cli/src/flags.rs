@@ -1,0 +1,85 @@
+//! The command line, parsed into typed commands.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// stet: safe concurrent, crash-safe changes to shared plain-text files.
+#[derive(Debug, Parser)]
+#[command(name = "stet", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each is a documented flag
+pub struct Global {
+    /// The project root (default: $STET_ROOT, else the nearest ancestor holding .stet/ or .git/)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Machine output: results as JSON on stdout, errors as one JSON object on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// How long to wait for a lock: 250ms, 5s, 2m, 0 (try once), inf (default: lock.timeout, 5s)
+    #[arg(long, global = true, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Skip fsync: still atomic, not durable across power loss
+    #[arg(long, global = true)]
+    pub no_sync: bool,
+    /// Who is acting, recorded in lock metadata
+    #[arg(long, global = true, value_name = "ID", env = "STET_OWNER")]
+    pub owner: Option<String>,
+    /// Say less on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more on stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replace FILE with standard input, atomically and durably
+    Write {
+        /// The file to write (symlinks are written through)
+        file: PathBuf,
+        /// Fail with EEXIST (exit 3) if FILE exists
+        #[arg(long)]
+        create_new: bool,
+        /// Permission bits for FILE, in octal (default: keep FILE's, or 0666 minus umask)
+        #[arg(long, value_name = "OCTAL", value_parser = parse_mode)]
+        mode: Option<u32>,
+    },
+    /// Under FILE's lock, replace FILE with what COMMAND prints when given FILE on stdin
+    Update {
+        /// The file to update
+        file: PathBuf,
+        /// The command and its arguments
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
+    },
+    /// Run COMMAND while holding FILE's lock
+    Lock {
+        /// The file to lock
+        file: PathBuf,
+        /// Share the lock with other --shared holders
+        #[arg(long)]
+        shared: bool,
+        /// The command and its arguments
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
+    },
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o7777 && !digits.is_empty() => Ok(mode),
+        _ => Err(format!("{text:?} is not an octal mode such as 644 or 0600")),
+    }
+}

@@ -1,0 +1,81 @@
+//! The `stet` command: a thin layer over the `stet` library. It parses arguments into a typed
+//! command, builds the library's policies from flags and `.stet/config.toml`, and maps errors to
+//! the exit codes and JSON shapes of the contract.
+
+mod child;
+mod cmd;
+mod context;
+mod failure;
+mod flags;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use failure::Failure;
+use flags::{Cli, Command};
+
+fn main() -> ExitCode {
+    let json_output = wants_json();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+                || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            {
+                let _ = err.print();
+                return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            if json_output {
+                return Failure::usage(summary(&err.to_string())).report(true);
+            }
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(failure) => failure.report(json_output),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let ctx = context::Context::build(&cli.global)?;
+    match cli.command {
+        Command::Write { file, create_new, mode } => cmd::write::run(&ctx, &file, create_new, mode),
+        Command::Update { file, command } => cmd::update::run(&ctx, &file, &command),
+        Command::Lock { file, shared, command } => cmd::lock::run(&ctx, &file, shared, &command),
+    }
+}
+
+/// `--json` before any `--`, so that even argument errors are reported as JSON.
+fn wants_json() -> bool {
+    std::env::args_os().skip(1).take_while(|arg| arg != "--").any(|arg| arg == "--json")
+}
+
+/// clap's message without its usage block, on one line.
+fn summary(text: &str) -> String {
+    text.lines()
+        .take_while(|line| !line.starts_with("Usage:"))
+        .map(|line| line.trim().trim_start_matches("error: "))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints a command's result; a closed stdout (`stet ... | head`) is not an error.
+pub(crate) fn print_output(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::new("EIO", format!("cannot write to standard output: {err}")))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,232 @@
+//! Atomic, durable replacement of a whole file.
+//!
+//! # Guarantees
+//!
+//! - **Atomic**: a reader, or a process that crashes mid-write, sees either the old content or the
+//!   new, never a mix or an empty file. The new content is written to a temporary file in the
+//!   target's directory and renamed over the target.
+//! - **Durable** (with [`Durability::Sync`], the default): when `commit` returns, the new content
+//!   and its name survive a power loss. The temporary file is fsynced before the rename and the
+//!   directory after it.
+//! - **Faithful**: an existing file keeps its permission bits (and its owner where the process may
+//!   set it); a symlink is written through to the file it leads to, and stays a symlink.
+//! - **Clean**: every error path removes the temporary file and leaves the target as it was.
+//!
+//! # Non-guarantees
+//!
+//! - A process killed with `SIGKILL`, or a power loss, between creating the temporary file and the
+//!   rename leaves that file behind. Its name, `.NAME.stet-PID-RANDOM.tmp`, tells a later sweep which
+//!   process made it ([`temp_file_creator`]).
+//! - After a successful commit of a replacement, the old content is unlinked without an fsync: after
+//!   a power loss it may reappear under a temporary name, never under the target's.
+//! - Hard links to the target keep pointing at the old content: replacement makes a new inode.
+//! - Concurrent writers are not serialized here: the last rename wins. Hold the file's lock
+//!   ([`crate::lock`]) across a read-modify-write.
+
+mod write;
+
+pub use write::{Staged, Written};
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::fs::{self, Fs};
+
+/// Whether writes are flushed to stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync the file before the rename and the directory after it (default).
+    #[default]
+    Sync,
+    /// Skip the fsyncs: still atomic for readers and process crashes, not across power loss.
+    None,
+}
+
+/// Which permission bits the new file gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Keep the existing file's mode; a new file gets 0666 filtered by the umask (default).
+    #[default]
+    Keep,
+    /// These bits (for example `0o640`), whether the file exists or not.
+    Set(u32),
+}
+
+/// What to do when the target exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// Replace it (default).
+    #[default]
+    Replace,
+    /// Fail with [`WriteError::Exists`], even if another process creates it during the write.
+    Fail,
+}
+
+/// The step of the protocol an I/O error happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Step {
+    Resolve,
+    CreateTemp,
+    WriteTemp,
+    SetMode,
+    SyncTemp,
+    Rename,
+    SyncDir,
+}
+
+impl Step {
+    fn describe(self) -> &'static str {
+        match self {
+            Step::Resolve => "find the file to write",
+            Step::CreateTemp => "create a temporary file next to",
+            Step::WriteTemp => "write the temporary file for",
+            Step::SetMode => "give the temporary file the mode of",
+            Step::SyncTemp => "fsync the temporary file for",
+            Step::Rename => "rename the temporary file over",
+            Step::SyncDir => "fsync the directory of",
+        }
+    }
+}
+
+/// Why a write failed. In every case the target is as it was and no temporary file remains.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// [`Existing::Fail`] and the target exists.
+    #[error("{} already exists and was not replaced", path.display())]
+    Exists {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The target is a directory.
+    #[error("{} is a directory, not a file", path.display())]
+    IsDirectory {
+        /// The target.
+        path: PathBuf,
+    },
+    /// An I/O error at one step.
+    #[error("cannot {} {}: {}{}", step.describe(), path.display(), source, hint(source))]
+    Io {
+        /// The target.
+        path: PathBuf,
+        /// Where it failed.
+        step: Step,
+        /// The operating system's error.
+        source: io::Error,
+    },
+}
+
+impl WriteError {
+    /// The file the write was for.
+    pub fn path(&self) -> &Path {
+        match self {
+            WriteError::Exists { path } | WriteError::IsDirectory { path } | WriteError::Io { path, .. } => {
+                path
+            }
+        }
+    }
+}
+
+fn hint(err: &io::Error) -> &'static str {
+    if crate::sys::is_read_only_fs(err) {
+        "; the file system is mounted read-only, nothing was changed"
+    } else if err.kind() == io::ErrorKind::PermissionDenied {
+        "; stet replaces files by renaming a new file into place, so it needs write permission on the directory; nothing was changed"
+    } else if crate::sys::is_no_space(err) {
+        "; free some space and retry, nothing was changed"
+    } else {
+        "; the file was not changed"
+    }
+}
+
+/// Writes files atomically with chosen policies. [`write`] is the common case.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    fs: Arc<dyn Fs>,
+    durability: Durability,
+    mode: Mode,
+    existing: Existing,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Writer { fs: fs::real(), durability: Durability::Sync, mode: Mode::Keep, existing: Existing::Replace }
+    }
+}
+
+impl Writer {
+    /// A writer with the defaults: durable, keep mode, replace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the durability.
+    #[must_use]
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+    /// Sets the mode policy.
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Sets what happens when the target exists.
+    #[must_use]
+    pub fn existing(mut self, existing: Existing) -> Self {
+        self.existing = existing;
+        self
+    }
+    /// Routes every effect through `fs` (for fault injection).
+    #[must_use]
+    pub fn fs(mut self, fs: Arc<dyn Fs>) -> Self {
+        self.fs = fs;
+        self
+    }
+
+    /// Writes `bytes` to a temporary file, ready to [`Staged::commit`] over `path`.
+    pub fn stage(&self, path: &Path, bytes: &[u8]) -> Result<Staged, WriteError> {
+        Staged::prepare(self, path, bytes)
+    }
+
+    /// Replaces `path` with `bytes`: [`Writer::stage`] then [`Staged::commit`].
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<Written, WriteError> {
+        self.stage(path, bytes)?.commit()
+    }
+}
+
+/// Atomically and durably replaces `path` with `bytes`, keeping its mode.
+pub fn write(path: impl AsRef<Path>, bytes: impl AsRef<[u8]>) -> Result<Written, WriteError> {
+    Writer::new().write(path.as_ref(), bytes.as_ref())
+}
+
+/// If `file_name` is a stet temporary file, the id of the process that created it.
+pub fn temp_file_creator(file_name: &str) -> Option<u32> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, tail) = rest.rsplit_once(".stet-")?;
+    let (pid, random) = tail.split_once('-')?;
+    (random.len() == 8 && random.bytes().all(|b| b.is_ascii_hexdigit())).then_some(())?;
+    pid.parse().ok()
+}
+
+/// Whether `file_name` is a stet temporary file whose creator no longer runs on this host: a
+/// leftover of a crash, safe to remove.
+pub fn is_orphaned_temp_file(file_name: &str) -> bool {
+    temp_file_creator(file_name).is_some_and(|pid| !crate::sys::process_alive(pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::temp_file_creator;
+
+    #[test]
+    fn temp_file_names_tell_their_creator_and_nothing_else_matches() {
+        assert_eq!(temp_file_creator(".story.md.stet-4242-0a1b2c3d.tmp"), Some(4242));
+        assert_eq!(temp_file_creator(".a.stet-b.stet-7-ffffffff.tmp"), Some(7));
+        assert_eq!(temp_file_creator("story.md"), None);
+        assert_eq!(temp_file_creator(".story.md.stet-x-0a1b2c3d.tmp"), None);
+        assert_eq!(temp_file_creator(".story.md.stet-12-zz.tmp"), None);
+    }
+}

@@ -1,0 +1,211 @@
+//! The replace protocol: create temp, write, chmod/chown, fsync, rename (or exchange), fsync dir.
+
+use std::ffi::OsString;
+use std::fs::{File, Metadata};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Durability, Existing, Mode, Step, WriteError, Writer};
+use crate::fs::{Fs, not_found_as_none};
+use crate::sys;
+use crate::version::Version;
+
+/// The longest file name most file systems accept, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+
+/// A completed write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The file that was written (symlinks resolved).
+    pub path: PathBuf,
+    /// How many bytes it now holds.
+    pub bytes: u64,
+    /// The version of its new content.
+    pub version: Version,
+}
+
+/// New content in a temporary file next to its target, fully written (and fsynced, if durable),
+/// waiting to be renamed into place by [`Staged::commit`]. Dropping it removes the temporary file.
+#[derive(Debug)]
+#[must_use = "a staged write does nothing until it is committed"]
+pub struct Staged {
+    fs: Arc<dyn Fs>,
+    target: PathBuf,
+    dir: PathBuf,
+    /// The temporary name, while a file stands there that this write must remove.
+    temp: Option<PathBuf>,
+    durability: Durability,
+    existing: Existing,
+    replaces: bool,
+    bytes: u64,
+    version: Version,
+}
+
+impl Staged {
+    pub(super) fn prepare(writer: &Writer, path: &Path, bytes: &[u8]) -> Result<Staged, WriteError> {
+        let fs = &*writer.fs;
+        let io_error = |step, source| WriteError::Io { path: path.to_path_buf(), step, source };
+        let target = crate::target::resolve(fs, path).map_err(|err| io_error(Step::Resolve, err))?;
+        let io_error = |step, source| WriteError::Io { path: target.clone(), step, source };
+        let existing = not_found_as_none(fs.metadata(&target)).map_err(|err| io_error(Step::Resolve, err))?;
+        if let Some(meta) = &existing {
+            if meta.is_dir() {
+                return Err(WriteError::IsDirectory { path: target });
+            }
+            if writer.existing == Existing::Fail {
+                return Err(WriteError::Exists { path: target });
+            }
+        }
+        let dir = target.parent().expect("a resolved path is absolute and names a file").to_path_buf();
+        let create_mode = if existing.is_some() || matches!(writer.mode, Mode::Set(_)) {
+            sys::PRIVATE_FILE_MODE
+        } else {
+            sys::DEFAULT_NEW_FILE_MODE
+        };
+        let (temp, mut file) =
+            create_temp(fs, &dir, &target, create_mode).map_err(|err| io_error(Step::CreateTemp, err))?;
+        let staged = Staged {
+            fs: writer.fs.clone(),
+            target,
+            dir,
+            temp: Some(temp),
+            durability: writer.durability,
+            existing: writer.existing,
+            replaces: existing.is_some(),
+            bytes: bytes.len() as u64,
+            version: Version::of(bytes),
+        };
+        // From here on, an early return drops `staged`, which removes the temporary file.
+        let io_error = |step, source| WriteError::Io { path: staged.target.clone(), step, source };
+        fs.write_all(&mut file, bytes).map_err(|err| io_error(Step::WriteTemp, err))?;
+        apply_mode(fs, &file, writer.mode, existing.as_ref()).map_err(|err| io_error(Step::SetMode, err))?;
+        if writer.durability == Durability::Sync {
+            fs.sync(&file).map_err(|err| io_error(Step::SyncTemp, err))?;
+        }
+        Ok(staged)
+    }
+
+    /// The file this write will replace or create.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Renames the new content into place and makes the rename durable. On error the target is
+    /// restored where possible (see [`Step::SyncDir`]) and the temporary file is removed.
+    pub fn commit(mut self) -> Result<Written, WriteError> {
+        let temp = self.temp.clone().expect("an uncommitted write owns its temporary file");
+        let exchanged = self.rename_into_place(&temp)?;
+        if self.durability == Durability::Sync
+            && let Err(err) = self.fs.sync_dir(&self.dir)
+        {
+            self.roll_back(&temp, exchanged);
+            return Err(WriteError::Io { path: self.target.clone(), step: Step::SyncDir, source: err });
+        }
+        if exchanged {
+            // The temporary name now holds the old content. Not removing it is harmless: its name
+            // marks it for the next sweep.
+            let _ = self.fs.remove_file(&temp);
+        }
+        self.temp = None;
+        Ok(Written { path: self.target.clone(), bytes: self.bytes, version: self.version })
+    }
+
+    /// Returns whether the names were exchanged (the temporary name then holds the old content).
+    fn rename_into_place(&mut self, temp: &Path) -> Result<bool, WriteError> {
+        let io_error = |source| WriteError::Io { path: self.target.clone(), step: Step::Rename, source };
+        if self.existing == Existing::Fail {
+            return match self.fs.rename_noreplace(temp, &self.target) {
+                Ok(()) => {
+                    self.temp = None;
+                    Ok(false)
+                }
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                    Err(WriteError::Exists { path: self.target.clone() })
+                }
+                Err(err) => Err(io_error(err)),
+            };
+        }
+        // Exchanging rather than renaming keeps the old content reachable until the directory is
+        // durable, so a failed directory fsync can be undone.
+        if self.replaces && self.durability == Durability::Sync {
+            match self.fs.rename_exchange(temp, &self.target) {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io_error(err)),
+            }
+        }
+        self.fs.rename(temp, &self.target).map_err(io_error)?;
+        self.temp = None;
+        Ok(false)
+    }
+
+    /// Best effort after a failed directory fsync: put the old state back.
+    fn roll_back(&mut self, temp: &Path, exchanged: bool) {
+        if exchanged {
+            if self.fs.rename_exchange(temp, &self.target).is_ok() {
+                // `temp` holds the new content again; dropping `self` removes it.
+                return;
+            }
+        } else if !self.replaces && self.fs.remove_file(&self.target).is_ok() {
+            return;
+        }
+        // The new content stays in place: nothing left to remove under the temporary name.
+        if !exchanged {
+            self.temp = None;
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = self.fs.remove_file(&temp);
+        }
+    }
+}
+
+/// Creates `.NAME.stet-PID-RANDOM.tmp` exclusively in `dir`.
+fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<(PathBuf, File)> {
+    let name = target.file_name().expect("a resolved path names a file").to_string_lossy();
+    let pid = std::process::id();
+    let mut last_error = None;
+    for _ in 0..64 {
+        let suffix = format!(".stet-{pid}-{:08x}.tmp", fastrand::u32(..));
+        let room = MAX_NAME_BYTES - 1 - suffix.len();
+        let mut stem: String = name.chars().collect();
+        while stem.len() > room {
+            stem.pop();
+        }
+        let temp = dir.join(OsString::from(format!(".{stem}{suffix}")));
+        match fs.create_new(&temp, mode) {
+            Ok(file) => return Ok((temp, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_error = Some(err),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_error.expect("the loop ran at least once"))
+}
+
+/// Gives the temporary file the mode (and owner) the target should have.
+fn apply_mode(fs: &dyn Fs, file: &File, mode: Mode, existing: Option<&Metadata>) -> io::Result<()> {
+    match (mode, existing) {
+        (Mode::Set(bits), _) => fs.set_mode(file, bits),
+        (Mode::Keep, Some(meta)) => {
+            if let Some((uid, gid)) = sys::owner(meta) {
+                let ours = fs.file_metadata(file)?;
+                if sys::owner(&ours) != Some((uid, gid)) {
+                    // Only privileged processes may give files away; others keep their own.
+                    match fs.set_owner(file, uid, gid) {
+                        Err(err) if err.kind() != io::ErrorKind::PermissionDenied => return Err(err),
+                        _ => {}
+                    }
+                }
+            }
+            // After chown, which clears setuid/setgid bits.
+            fs.set_mode(file, sys::mode(meta))
+        }
+        (Mode::Keep, None) => Ok(()),
+    }
+}

@@ -1,0 +1,210 @@
+//! Fault injection through the seam: fail one chosen call, or crash (fail every call) from a chosen
+//! step on, and record the order of effects.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use super::{Fs, LockKind};
+
+/// One kind of call through the seam.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Op {
+    OpenRead,
+    CreateNew,
+    OpenLockFile,
+    Read,
+    Write,
+    Overwrite,
+    Sync,
+    SetMode,
+    SetOwner,
+    FileMetadata,
+    Metadata,
+    SymlinkMetadata,
+    ReadLink,
+    Canonicalize,
+    Rename,
+    RenameNoReplace,
+    RenameExchange,
+    SyncDir,
+    RemoveFile,
+    CreateDir,
+    RemoveDir,
+    SetMtime,
+    TryLock,
+}
+
+/// What goes wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Nothing: only record.
+    None,
+    /// The `nth` (counted from 0) call of kind `op` fails with the OS error `errno`; others succeed.
+    Fail {
+        /// Which kind of call.
+        op: Op,
+        /// Which occurrence of it.
+        nth: usize,
+        /// The raw OS error it fails with (`libc::EIO`, `libc::ENOSPC`, ...).
+        errno: i32,
+    },
+    /// The process "dies" before call number `step` (counted from 0 over all calls): that call and
+    /// every later one fail, so no cleanup can happen, as after `kill -9` or a power loss.
+    CrashAt {
+        /// The first call that does not happen.
+        step: usize,
+    },
+}
+
+#[derive(Debug, Default)]
+struct State {
+    log: Vec<(Op, Option<PathBuf>)>,
+    failed: bool,
+}
+
+/// An [`Fs`] that wraps another and injects one [`Fault`].
+#[derive(Debug)]
+pub struct Faulty {
+    inner: Arc<dyn Fs>,
+    fault: Fault,
+    state: Mutex<State>,
+}
+
+impl Faulty {
+    /// Wraps `inner`, injecting `fault`.
+    pub fn new(inner: Arc<dyn Fs>, fault: Fault) -> Self {
+        Faulty { inner, fault, state: Mutex::new(State::default()) }
+    }
+
+    /// The calls made so far, in order, with the path each concerned where it named one.
+    pub fn log(&self) -> Vec<(Op, Option<PathBuf>)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).log.clone()
+    }
+
+    /// Whether the fault has fired.
+    pub fn fired(&self) -> bool {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).failed
+    }
+
+    fn check(&self, op: Op, path: Option<&Path>) -> io::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let step = state.log.len();
+        let nth = state.log.iter().filter(|(seen, _)| *seen == op).count();
+        state.log.push((op, path.map(Path::to_path_buf)));
+        let error = match self.fault {
+            Fault::Fail { op: target, nth: n, errno } if target == op && n == nth => {
+                Some(io::Error::from_raw_os_error(errno))
+            }
+            Fault::CrashAt { step: at } if step >= at => {
+                Some(io::Error::other("simulated crash: the process is gone"))
+            }
+            _ => None,
+        };
+        match error {
+            Some(err) => {
+                state.failed = true;
+                Err(err)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Fs for Faulty {
+    fn open_read(&self, path: &Path) -> io::Result<File> {
+        self.check(Op::OpenRead, Some(path))?;
+        self.inner.open_read(path)
+    }
+    fn create_new(&self, path: &Path, mode: u32) -> io::Result<File> {
+        self.check(Op::CreateNew, Some(path))?;
+        self.inner.create_new(path, mode)
+    }
+    fn open_lock_file(&self, path: &Path) -> io::Result<File> {
+        self.check(Op::OpenLockFile, Some(path))?;
+        self.inner.open_lock_file(path)
+    }
+    fn read_to_end(&self, file: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.check(Op::Read, None)?;
+        self.inner.read_to_end(file, buf)
+    }
+    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+        self.check(Op::Write, None)?;
+        self.inner.write_all(file, bytes)
+    }
+    fn overwrite(&self, file: &File, bytes: &[u8]) -> io::Result<()> {
+        self.check(Op::Overwrite, None)?;
+        self.inner.overwrite(file, bytes)
+    }
+    fn sync(&self, file: &File) -> io::Result<()> {
+        self.check(Op::Sync, None)?;
+        self.inner.sync(file)
+    }
+    fn set_mode(&self, file: &File, mode: u32) -> io::Result<()> {
+        self.check(Op::SetMode, None)?;
+        self.inner.set_mode(file, mode)
+    }
+    fn set_owner(&self, file: &File, uid: u32, gid: u32) -> io::Result<()> {
+        self.check(Op::SetOwner, None)?;
+        self.inner.set_owner(file, uid, gid)
+    }
+    fn file_metadata(&self, file: &File) -> io::Result<Metadata> {
+        self.check(Op::FileMetadata, None)?;
+        self.inner.file_metadata(file)
+    }
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.check(Op::Metadata, Some(path))?;
+        self.inner.metadata(path)
+    }
+    fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.check(Op::SymlinkMetadata, Some(path))?;
+        self.inner.symlink_metadata(path)
+    }
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        self.check(Op::ReadLink, Some(path))?;
+        self.inner.read_link(path)
+    }
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        self.check(Op::Canonicalize, Some(path))?;
+        self.inner.canonicalize(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.check(Op::Rename, Some(to))?;
+        self.inner.rename(from, to)
+    }
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.check(Op::RenameNoReplace, Some(to))?;
+        self.inner.rename_noreplace(from, to)
+    }
+    fn rename_exchange(&self, a: &Path, b: &Path) -> io::Result<bool> {
+        self.check(Op::RenameExchange, Some(b))?;
+        self.inner.rename_exchange(a, b)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.check(Op::SyncDir, Some(dir))?;
+        self.inner.sync_dir(dir)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.check(Op::RemoveFile, Some(path))?;
+        self.inner.remove_file(path)
+    }
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        self.check(Op::CreateDir, Some(path))?;
+        self.inner.create_dir(path)
+    }
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        self.check(Op::RemoveDir, Some(path))?;
+        self.inner.remove_dir(path)
+    }
+    fn set_mtime(&self, path: &Path, time: SystemTime) -> io::Result<()> {
+        self.check(Op::SetMtime, Some(path))?;
+        self.inner.set_mtime(path, time)
+    }
+    fn try_lock(&self, file: &File, kind: LockKind) -> io::Result<bool> {
+        self.check(Op::TryLock, None)?;
+        self.inner.try_lock(file, kind)
+    }
+}

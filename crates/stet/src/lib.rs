@@ -1,0 +1,27 @@
+//! stet makes the plain-text files shared by people, tools and AI agents safe to change
+//! concurrently and safe across crashes.
+//!
+//! - [`atomic`]: replace a file atomically and durably ([`atomic::write`]).
+//! - [`lock`]: lock a file against other processes ([`lock::lock`]), with the flock protocol or
+//!   the directory protocol of npm `proper-lockfile`.
+//! - [`update`]: locked read-modify-write of a whole file.
+//! - [`config`], [`root`]: a project's settings and where they live.
+//!
+//! Every file-system effect goes through the [`fs::Fs`] seam, which tests replace to inject
+//! I/O errors and crashes at every step. `docs/design.md` records the on-disk formats and the
+//! order of system calls of each protocol.
+
+#![deny(missing_docs)]
+
+pub mod atomic;
+pub mod config;
+pub mod duration;
+pub mod fs;
+pub mod lock;
+pub mod root;
+mod sys;
+mod target;
+pub mod update;
+pub mod version;
+
+pub use version::Version;

@@ -1,0 +1,276 @@
+//! The directory protocol of npm `proper-lockfile` 4.1.2, so Node tools and stet exclude each other.
+//!
+//! Acquire: `mkdir(realpath(FILE) + ".lock")`; success means held. On `EEXIST`, the lock is stale
+//! when its mtime is older than `stale`; stale locks are removed with `rmdir` and `mkdir` is retried.
+//! While held, a heartbeat thread checks every `update` that the directory's mtime is still the one
+//! it last set (else the lock was taken over: compromised) and sets it to now. Release: `rmdir`.
+//!
+//! Unlike proper-lockfile, a stet process steals a stale lock only while holding an flock on
+//! `FILE.lock.steal` and after re-checking staleness under it, so two stet processes can never both
+//! remove-and-recreate (the race proper-lockfile has). The directory stays empty, as proper-lockfile
+//! requires; the [`Holder`] record lives beside it in `FILE.lock.holder`.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::{Holder, flock};
+use crate::atomic::{Durability, Writer};
+use crate::fs::{Fs, LockKind, not_found_as_none, read_optional};
+use crate::sys;
+
+/// proper-lockfile's lower bound for `stale`.
+pub(super) const MIN_STALE: Duration = Duration::from_secs(2);
+/// proper-lockfile's lower bound for the heartbeat period.
+const MIN_UPDATE: Duration = Duration::from_secs(1);
+
+/// The heartbeat period proper-lockfile uses for a given `stale`: stale/2, at least 1 s.
+fn update_period(stale: Duration) -> Duration {
+    (stale / 2).max(MIN_UPDATE)
+}
+
+pub(super) fn holder_path(lock_dir: &Path) -> PathBuf {
+    suffixed(lock_dir, ".holder")
+}
+
+fn steal_path(lock_dir: &Path) -> PathBuf {
+    suffixed(lock_dir, ".steal")
+}
+
+pub(super) fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// What the heartbeat knows of the lock, shared with the holder's thread.
+#[derive(Debug)]
+struct Beat {
+    mtime: SystemTime,
+    id: (u64, u64),
+    last_update: Instant,
+    compromised: Option<String>,
+    stopped: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    fs: Arc<dyn Fs>,
+    lock_dir: PathBuf,
+    stale: Duration,
+    beat: Mutex<Beat>,
+    wake: Condvar,
+}
+
+/// A held directory lock and its heartbeat.
+#[derive(Debug)]
+pub(super) struct Held {
+    shared: Arc<Shared>,
+    heartbeat: Option<JoinHandle<()>>,
+}
+
+/// Tries once to take the lock; `Ok(None)` when another process holds a live lock.
+pub(super) fn try_acquire(
+    fs: &Arc<dyn Fs>,
+    lock_dir: &Path,
+    stale: Duration,
+    holder: &Holder,
+) -> io::Result<Option<Held>> {
+    let stale = stale.max(MIN_STALE);
+    // A few rounds: the directory may vanish between our mkdir and our stat, or a steal may succeed.
+    for _ in 0..4 {
+        match fs.create_dir(lock_dir) {
+            Ok(()) => return start(fs, lock_dir, stale, holder).map(Some),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(err),
+        }
+        let Some(meta) = not_found_as_none(fs.metadata(lock_dir))? else { continue };
+        if !is_stale(meta.modified()?, stale) || !steal(fs, lock_dir, sys::file_id(&meta), stale, holder)? {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+fn is_stale(mtime: SystemTime, stale: Duration) -> bool {
+    SystemTime::now().duration_since(mtime).is_ok_and(|age| age > stale)
+}
+
+/// Removes a stale lock directory that is still the one judged stale, under the steal flock.
+/// `Ok(true)` when it was removed (the caller retries mkdir).
+fn steal(
+    fs: &Arc<dyn Fs>,
+    lock_dir: &Path,
+    judged: (u64, u64),
+    stale: Duration,
+    holder: &Holder,
+) -> io::Result<bool> {
+    let Some(guard) = flock::try_acquire(fs, &steal_path(lock_dir), LockKind::Exclusive, holder)? else {
+        return Ok(false);
+    };
+    let outcome = (|| {
+        let Some(meta) = not_found_as_none(fs.metadata(lock_dir))? else { return Ok(true) };
+        if sys::file_id(&meta) != judged || !is_stale(meta.modified()?, stale) {
+            return Ok(false);
+        }
+        let _ = fs.remove_file(&holder_path(lock_dir));
+        match fs.remove_dir(lock_dir) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+            _ => Ok(true),
+        }
+    })();
+    guard.release()?;
+    outcome
+}
+
+/// proper-lockfile compares mtimes in whole milliseconds; so does stet.
+fn now_in_millis() -> SystemTime {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64)
+}
+
+/// Marks a freshly made lock directory as ours and starts its heartbeat.
+fn start(fs: &Arc<dyn Fs>, lock_dir: &Path, stale: Duration, holder: &Holder) -> io::Result<Held> {
+    let stamped = (|| {
+        fs.set_mtime(lock_dir, now_in_millis())?;
+        let meta = fs.metadata(lock_dir)?;
+        Ok::<_, io::Error>((meta.modified()?, sys::file_id(&meta)))
+    })();
+    let (mtime, id) = match stamped {
+        Ok(stamp) => stamp,
+        Err(err) => {
+            let _ = fs.remove_dir(lock_dir);
+            return Err(err);
+        }
+    };
+    // The record is informative only: a lock whose record could not be written is still held.
+    let _ = Writer::new()
+        .fs(fs.clone())
+        .durability(Durability::None)
+        .write(&holder_path(lock_dir), &holder.to_json());
+    let shared = Arc::new(Shared {
+        fs: fs.clone(),
+        lock_dir: lock_dir.to_path_buf(),
+        stale,
+        beat: Mutex::new(Beat { mtime, id, last_update: Instant::now(), compromised: None, stopped: false }),
+        wake: Condvar::new(),
+    });
+    let heartbeat = {
+        let shared = shared.clone();
+        std::thread::Builder::new().name("stet-lock-heartbeat".into()).spawn(move || shared.run())?
+    };
+    Ok(Held { shared, heartbeat: Some(heartbeat) })
+}
+
+impl Shared {
+    fn lock_beat(&self) -> std::sync::MutexGuard<'_, Beat> {
+        self.beat.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn run(&self) {
+        let mut beat = self.lock_beat();
+        let mut period = update_period(self.stale);
+        loop {
+            beat = self.wake.wait_timeout(beat, period).unwrap_or_else(PoisonError::into_inner).0;
+            if beat.stopped || beat.compromised.is_some() {
+                return;
+            }
+            period = match self.refresh(&mut beat) {
+                Ok(()) => update_period(self.stale),
+                // A transient error: retry soon, unless the lock may already have gone stale.
+                Err(err)
+                    if beat.last_update.elapsed() < self.stale && err.kind() != io::ErrorKind::NotFound =>
+                {
+                    MIN_UPDATE
+                }
+                Err(err) => {
+                    beat.compromised = Some(format!("the heartbeat could not refresh the lock: {err}"));
+                    return;
+                }
+            };
+        }
+    }
+
+    /// Checks that the lock is still ours, then sets its mtime to now.
+    fn refresh(&self, beat: &mut Beat) -> io::Result<()> {
+        self.verify(beat)?;
+        if beat.compromised.is_some() {
+            return Ok(());
+        }
+        self.fs.set_mtime(&self.lock_dir, now_in_millis())?;
+        let meta = self.fs.metadata(&self.lock_dir)?;
+        beat.mtime = meta.modified()?;
+        beat.last_update = Instant::now();
+        Ok(())
+    }
+
+    /// Records a compromise if the directory is gone, replaced, or touched by someone else.
+    fn verify(&self, beat: &mut Beat) -> io::Result<()> {
+        if beat.compromised.is_some() {
+            return Ok(());
+        }
+        match not_found_as_none(self.fs.metadata(&self.lock_dir))? {
+            None => beat.compromised = Some("the lock directory was removed by another process".into()),
+            Some(meta) if sys::file_id(&meta) != beat.id || meta.modified()? != beat.mtime => {
+                beat.compromised = Some(
+                    "another process took the lock over (its mtime is no longer the one stet set)".into(),
+                );
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+impl Held {
+    /// `Err(reason)` if the lock is no longer ours; checks the directory now, not only the heartbeat.
+    pub(super) fn check(&self) -> Result<(), String> {
+        let mut beat = self.shared.lock_beat();
+        if let Err(err) = self.shared.verify(&mut beat) {
+            return Err(format!("cannot check the lock directory: {err}"));
+        }
+        beat.compromised.clone().map_or(Ok(()), Err)
+    }
+
+    /// Stops the heartbeat and removes the lock, unless it was compromised (then it is someone
+    /// else's, and is left alone).
+    pub(super) fn release(mut self) -> Result<(), ReleaseError> {
+        self.stop_heartbeat();
+        self.check().map_err(ReleaseError::Compromised)?;
+        let fs = &self.shared.fs;
+        let _ = fs.remove_file(&holder_path(&self.shared.lock_dir));
+        match fs.remove_dir(&self.shared.lock_dir) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(ReleaseError::Io(err)),
+            _ => Ok(()),
+        }
+    }
+
+    fn stop_heartbeat(&mut self) {
+        self.shared.lock_beat().stopped = true;
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.heartbeat.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.stop_heartbeat();
+    }
+}
+
+/// Why releasing a directory lock failed.
+#[derive(Debug)]
+pub(super) enum ReleaseError {
+    Compromised(String),
+    Io(io::Error),
+}
+
+/// The holder's record, or for a lock made by another tool, nothing.
+pub(super) fn read_holder(fs: &dyn Fs, lock_dir: &Path) -> Option<Holder> {
+    read_optional(fs, &holder_path(lock_dir)).ok().flatten().and_then(|bytes| Holder::parse(&bytes))
+}

@@ -1,0 +1,449 @@
+//! Locks between processes on a file, for read-modify-write cycles.
+//!
+//! # Guarantees
+//!
+//! - **Mutual exclusion** between every process using the same [`Protocol`] on the same file,
+//!   whichever path (relative, absolute, through symlinks) each names it by: locks are taken on
+//!   the file the path resolves to.
+//! - **No stale locks**: a [`Protocol::Flock`] lock dies with its process (the kernel drops it); a
+//!   [`Protocol::Mkdir`] lock of a dead process becomes stale after `stale` and is taken over.
+//! - **No litter**: once nobody holds a lock, its lock file or directory is gone.
+//! - **No self-deadlock**: a thread asking again for a lock it holds, or a child process of a stet
+//!   command asking for a lock that command holds, gets [`LockError::AlreadyHeld`] at once.
+//! - **Released on every path**: dropping a [`Lock`] releases it, also during a panic.
+//! - [`Locker::lock_all`] takes several locks in one canonical order, so two callers can never
+//!   deadlock on each other.
+//!
+//! # Non-guarantees
+//!
+//! - Locks are advisory: a process that does not lock can still write.
+//! - flock is silently a no-op on NFS mounted with `nolock`/`local_lock=all`; use the mkdir
+//!   protocol there.
+//! - A mkdir lock held by a process that stops refreshing it for longer than `stale` (suspended,
+//!   frozen) can be taken over; the holder then learns so from [`Lock::check`] and must not commit.
+//!   proper-lockfile peers may still race each other on a stale lock, as they always have.
+
+mod backoff;
+mod flock;
+mod holder;
+mod mkdir;
+mod registry;
+
+pub use holder::Holder;
+pub use registry::{HELD_LOCKS_ENV, HELD_LOCKS_PID_ENV};
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use crate::fs::LockKind;
+use crate::fs::{self, Fs};
+use backoff::Backoff;
+
+/// How long after the start of a wait the waiting note is given.
+const NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// The on-disk locking protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// flock on the sidecar file `FILE.lock` (default). Interoperates with Python `filelock`.
+    #[default]
+    Flock,
+    /// The lock directory `FILE.lock` of npm `proper-lockfile`; a lock not refreshed for `stale`
+    /// is taken over. Exclusive only.
+    Mkdir {
+        /// How old a lock's mtime must be for it to count as abandoned (at least 2 s).
+        stale: Duration,
+    },
+}
+
+impl Protocol {
+    /// proper-lockfile's default `stale`.
+    pub const DEFAULT_STALE: Duration = Duration::from_secs(10);
+}
+
+/// How long to wait for a lock another process holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Try once.
+    Immediately,
+    /// Keep trying this long.
+    For(Duration),
+    /// Keep trying until it is free.
+    Forever,
+}
+
+impl Default for Wait {
+    /// Five seconds, the contract's default.
+    fn default() -> Self {
+        Wait::For(Duration::from_secs(5))
+    }
+}
+
+/// Said once to the waiting-note callback when a wait lasts longer than about a second.
+#[derive(Debug, Clone)]
+pub struct WaitNotice {
+    /// The file whose lock is awaited.
+    pub path: PathBuf,
+    /// Who holds it, if known.
+    pub holder: Option<Holder>,
+}
+
+type Notify = Arc<dyn Fn(&WaitNotice) + Send + Sync>;
+
+/// Why a lock could not be taken or kept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LockError {
+    /// Another process held the lock for the whole wait.
+    #[error("timed out after {} waiting for the lock on {}: {}; retry later, or stop that process if it is stuck", format_wait(*waited), path.display(), describe_holder(holder.as_deref()))]
+    Timeout {
+        /// The locked file.
+        path: PathBuf,
+        /// The lock file or directory.
+        lock_path: PathBuf,
+        /// Who holds it, if known.
+        holder: Option<Box<Holder>>,
+        /// How long stet waited.
+        waited: Duration,
+    },
+    /// This thread, or the stet command that started this process, already holds the lock.
+    #[error("the lock on {} is already held by {}; waiting for it would deadlock", path.display(), if *ancestor { format!("the stet command (pid {pid}) that started this process") } else { "this thread".to_owned() })]
+    AlreadyHeld {
+        /// The locked file.
+        path: PathBuf,
+        /// The holding process.
+        pid: u32,
+        /// Whether the holder is an ancestor process rather than this thread.
+        ancestor: bool,
+    },
+    /// The lock was taken over by another process while held (mkdir protocol).
+    #[error("the lock on {} was lost while held: {reason}; nothing was committed", path.display())]
+    Compromised {
+        /// The locked file.
+        path: PathBuf,
+        /// What happened.
+        reason: String,
+    },
+    /// A request this protocol cannot serve.
+    #[error("cannot lock {}: {reason}", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An I/O error while locking or unlocking.
+    #[error("cannot lock {} (lock at {}): {source}{}", path.display(), lock_path.display(), io_hint(source))]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The lock file or directory.
+        lock_path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+}
+
+impl LockError {
+    /// The file the lock is for.
+    pub fn path(&self) -> &Path {
+        match self {
+            LockError::Timeout { path, .. }
+            | LockError::AlreadyHeld { path, .. }
+            | LockError::Compromised { path, .. }
+            | LockError::Unsupported { path, .. }
+            | LockError::Io { path, .. } => path,
+        }
+    }
+
+    /// The known holder, for timeouts.
+    pub fn holder(&self) -> Option<&Holder> {
+        match self {
+            LockError::Timeout { holder, .. } => holder.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn io_hint(err: &io::Error) -> &'static str {
+    if crate::sys::is_read_only_fs(err) {
+        "; the file system is read-only, so no lock can be created there"
+    } else if err.kind() == io::ErrorKind::PermissionDenied {
+        "; locking needs write permission on the file's directory"
+    } else {
+        ""
+    }
+}
+
+fn describe_holder(holder: Option<&Holder>) -> String {
+    holder.map_or_else(
+        || "it is held by a process that left no holder record (another tool, or one starting up)".to_owned(),
+        |holder| format!("it is held by {holder}"),
+    )
+}
+
+fn format_wait(waited: Duration) -> String {
+    humantime::format_duration(Duration::from_millis(waited.as_millis() as u64)).to_string()
+}
+
+/// Takes locks with chosen policies. [`lock`] is the common case.
+#[derive(Clone)]
+pub struct Locker {
+    fs: Arc<dyn Fs>,
+    protocol: Protocol,
+    wait: Wait,
+    owner: Option<String>,
+    notify: Option<Notify>,
+}
+
+impl fmt::Debug for Locker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Locker")
+            .field("fs", &self.fs)
+            .field("protocol", &self.protocol)
+            .field("wait", &self.wait)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Locker {
+    fn default() -> Self {
+        Locker { fs: fs::real(), protocol: Protocol::Flock, wait: Wait::default(), owner: None, notify: None }
+    }
+}
+
+impl Locker {
+    /// flock protocol, 5 s wait, no owner.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the protocol.
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+    /// Sets how long to wait.
+    #[must_use]
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.wait = wait;
+        self
+    }
+    /// Records who acts in the lock's holder record.
+    #[must_use]
+    pub fn owner(mut self, owner: Option<String>) -> Self {
+        self.owner = owner;
+        self
+    }
+    /// Calls `notify` once when a wait lasts longer than about a second.
+    #[must_use]
+    pub fn on_long_wait(mut self, notify: impl Fn(&WaitNotice) + Send + Sync + 'static) -> Self {
+        self.notify = Some(Arc::new(notify));
+        self
+    }
+    /// Routes every effect through `fs` (for fault injection).
+    #[must_use]
+    pub fn fs(mut self, fs: Arc<dyn Fs>) -> Self {
+        self.fs = fs;
+        self
+    }
+
+    /// The file system effects go through.
+    pub fn file_system(&self) -> &Arc<dyn Fs> {
+        &self.fs
+    }
+
+    /// Takes `path`'s exclusive lock.
+    pub fn lock(&self, path: &Path) -> Result<Lock, LockError> {
+        self.acquire(path, LockKind::Exclusive)
+    }
+
+    /// Takes `path`'s lock in `kind` mode.
+    pub fn acquire(&self, path: &Path, kind: LockKind) -> Result<Lock, LockError> {
+        let target = crate::target::resolve(&*self.fs, path).map_err(|source| LockError::Io {
+            path: path.to_path_buf(),
+            lock_path: path.to_path_buf(),
+            source,
+        })?;
+        self.acquire_resolved(target, kind)
+    }
+
+    /// Takes the exclusive locks of all `paths` in one canonical order (sorted resolved paths),
+    /// so that callers locking overlapping sets never deadlock. All or none.
+    pub fn lock_all(&self, paths: &[&Path]) -> Result<Vec<Lock>, LockError> {
+        let mut targets = paths
+            .iter()
+            .map(|path| {
+                crate::target::resolve(&*self.fs, path).map_err(|source| LockError::Io {
+                    path: path.to_path_buf(),
+                    lock_path: path.to_path_buf(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        targets.sort();
+        targets.dedup();
+        let mut held = Vec::with_capacity(targets.len());
+        for target in targets {
+            // On error, `held` is dropped here, releasing what was taken.
+            held.push(self.acquire_resolved(target, LockKind::Exclusive)?);
+        }
+        Ok(held)
+    }
+
+    fn acquire_resolved(&self, target: PathBuf, kind: LockKind) -> Result<Lock, LockError> {
+        let lock_path = mkdir::suffixed(&target, ".lock");
+        if kind == LockKind::Shared && matches!(self.protocol, Protocol::Mkdir { .. }) {
+            return Err(LockError::Unsupported {
+                path: target,
+                reason: "the mkdir protocol (proper-lockfile) has no shared locks; use the flock protocol",
+            });
+        }
+        if registry::held_by_this_thread(&lock_path) {
+            return Err(LockError::AlreadyHeld { path: target, pid: std::process::id(), ancestor: false });
+        }
+        let holder = Holder::current(self.owner.as_deref());
+        let io_error = |source| LockError::Io { path: target.clone(), lock_path: lock_path.clone(), source };
+        let started = Instant::now();
+        let deadline = match self.wait {
+            Wait::Immediately => Some(started),
+            Wait::For(limit) => Some(started + limit),
+            Wait::Forever => None,
+        };
+        let mut backoff = Backoff::new();
+        let mut noticed = self.notify.is_none();
+        let mut checked_ancestor = false;
+        loop {
+            if let Some(held) = self.try_acquire(&lock_path, kind, &holder).map_err(io_error)? {
+                return Ok(Lock {
+                    path: target,
+                    _registration: registry::Registration::new(&lock_path),
+                    lock_path,
+                    held: Some(held),
+                });
+            }
+            if !checked_ancestor {
+                checked_ancestor = true;
+                if let Some(pid) = registry::ancestor_holding(&lock_path)
+                    && self.read_holder(&lock_path).is_none_or(|holder| holder.pid == pid)
+                {
+                    return Err(LockError::AlreadyHeld { path: target, pid, ancestor: true });
+                }
+            }
+            let now = Instant::now();
+            if !noticed && now - started >= NOTICE_AFTER {
+                noticed = true;
+                let notice = WaitNotice { path: target.clone(), holder: self.read_holder(&lock_path) };
+                (self.notify.as_ref().expect("notify is set when a notice is due"))(&notice);
+            }
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                let holder = self.read_holder(&lock_path).map(Box::new);
+                return Err(LockError::Timeout { path: target, lock_path, holder, waited: now - started });
+            }
+            let pause = backoff.next().expect("backoff never ends");
+            let pause = deadline.map_or(pause, |deadline| pause.min(deadline.saturating_duration_since(now)));
+            std::thread::sleep(pause);
+        }
+    }
+
+    fn try_acquire(&self, lock_path: &Path, kind: LockKind, holder: &Holder) -> io::Result<Option<Held>> {
+        Ok(match self.protocol {
+            Protocol::Flock => flock::try_acquire(&self.fs, lock_path, kind, holder)?.map(Held::Flock),
+            Protocol::Mkdir { stale } => {
+                mkdir::try_acquire(&self.fs, lock_path, stale, holder)?.map(Held::Mkdir)
+            }
+        })
+    }
+
+    fn read_holder(&self, lock_path: &Path) -> Option<Holder> {
+        match self.protocol {
+            Protocol::Flock => flock::read_holder(&*self.fs, lock_path),
+            Protocol::Mkdir { .. } => mkdir::read_holder(&*self.fs, lock_path),
+        }
+    }
+}
+
+/// Takes `path`'s exclusive lock with the defaults (flock, wait up to 5 s).
+pub fn lock(path: impl AsRef<Path>) -> Result<Lock, LockError> {
+    Locker::new().lock(path.as_ref())
+}
+
+#[derive(Debug)]
+enum Held {
+    Flock(flock::Held),
+    Mkdir(mkdir::Held),
+}
+
+/// A held lock. Dropping it releases the lock quietly; [`Lock::release`] reports errors.
+#[derive(Debug)]
+#[must_use = "a lock is released as soon as it is dropped"]
+#[allow(clippy::struct_field_names)]
+pub struct Lock {
+    path: PathBuf,
+    lock_path: PathBuf,
+    held: Option<Held>,
+    /// Removed from the registry when dropped, after `Drop::drop` released the lock.
+    _registration: registry::Registration,
+}
+
+impl Lock {
+    /// The locked file (symlinks resolved).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file or directory.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    /// Whether the lock is still this process's. Call it right before committing work done under
+    /// the lock: a [`Protocol::Mkdir`] lock can be taken over if its heartbeat was starved.
+    pub fn check(&self) -> Result<(), LockError> {
+        match &self.held {
+            Some(Held::Mkdir(held)) => {
+                held.check().map_err(|reason| LockError::Compromised { path: self.path.clone(), reason })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The environment variables to give a child process run while this lock is held, so that a
+    /// stet command in it that asks for the same lock fails at once instead of deadlocking.
+    pub fn child_env<'a>(locks: impl IntoIterator<Item = &'a Lock>) -> Vec<(OsString, OsString)> {
+        let locks: Vec<&Lock> = locks.into_iter().collect();
+        registry::child_env(locks.iter().map(|lock| lock.lock_path.as_path()))
+    }
+
+    /// Releases the lock, reporting what went wrong: a compromised mkdir lock is reported (and left
+    /// to its new holder).
+    pub fn release(mut self) -> Result<(), LockError> {
+        self.release_inner()
+    }
+
+    fn release_inner(&mut self) -> Result<(), LockError> {
+        let Some(held) = self.held.take() else { return Ok(()) };
+        let io_error =
+            |source| LockError::Io { path: self.path.clone(), lock_path: self.lock_path.clone(), source };
+        match held {
+            Held::Flock(held) => held.release().map_err(io_error),
+            Held::Mkdir(held) => held.release().map_err(|err| match err {
+                mkdir::ReleaseError::Compromised(reason) => {
+                    LockError::Compromised { path: self.path.clone(), reason }
+                }
+                mkdir::ReleaseError::Io(source) => io_error(source),
+            }),
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = self.release_inner();
+    }
+}

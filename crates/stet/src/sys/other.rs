@@ -1,0 +1,76 @@
+//! Platforms stet does not support yet: every effect that needs platform code says so.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::path::Path;
+
+fn unsupported() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, "this platform is not supported by stet yet")
+}
+
+pub(crate) fn file_id(_meta: &Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+pub(crate) fn link_count(_meta: &Metadata) -> u64 {
+    1
+}
+
+pub(crate) fn mode(meta: &Metadata) -> u32 {
+    if meta.permissions().readonly() { 0o444 } else { 0o644 }
+}
+
+pub(crate) fn owner(_meta: &Metadata) -> Option<(u32, u32)> {
+    None
+}
+
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+}
+
+pub(crate) fn create_new(path: &Path, _mode: u32) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+pub(crate) fn set_mode(_file: &File, _mode: u32) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(crate) fn set_owner(_file: &File, _uid: u32, _gid: u32) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(crate) fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(crate) fn set_mtime(path: &Path, time: std::time::SystemTime) -> io::Result<()> {
+    File::open(path)?.set_modified(time)
+}
+
+pub(crate) fn rename_noreplace(_from: &Path, _to: &Path) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(crate) fn rename_exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
+pub(crate) fn hostname() -> String {
+    std::env::var("COMPUTERNAME").unwrap_or_else(|_| String::from("unknown"))
+}
+
+pub(crate) fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+pub(crate) const DEFAULT_NEW_FILE_MODE: u32 = 0o666;
+pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
+
+pub(crate) fn is_read_only_fs(_err: &io::Error) -> bool {
+    false
+}
+
+pub(crate) fn is_no_space(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::StorageFull
+}

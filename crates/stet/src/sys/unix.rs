@@ -1,0 +1,138 @@
+use std::ffi::CString;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// Identity of an inode: two paths name the same file exactly when these are equal.
+pub(crate) fn file_id(meta: &Metadata) -> (u64, u64) {
+    (meta.dev(), meta.ino())
+}
+
+pub(crate) fn link_count(meta: &Metadata) -> u64 {
+    meta.nlink()
+}
+
+/// Permission bits, including setuid/setgid/sticky.
+pub(crate) fn mode(meta: &Metadata) -> u32 {
+    meta.mode() & 0o7777
+}
+
+#[allow(clippy::unnecessary_wraps)] // `None` on platforms without owners.
+pub(crate) fn owner(meta: &Metadata) -> Option<(u32, u32)> {
+    Some((meta.uid(), meta.gid()))
+}
+
+/// Opens a lock file the way Python `filelock` does (read-write, created if missing, never through a
+/// symlink), so both lock the same inode.
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Creates a file that must not exist yet. `mode` is filtered by the umask.
+pub(crate) fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).mode(mode).custom_flags(libc::O_CLOEXEC).open(path)
+}
+
+pub(crate) fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+pub(crate) fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+    std::os::unix::fs::fchown(file, Some(uid), Some(gid))
+}
+
+/// fsync of a directory makes the entries created, renamed or removed in it durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+pub(crate) fn set_mtime(path: &Path, time: std::time::SystemTime) -> io::Result<()> {
+    File::open(path)?.set_modified(time)
+}
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+#[cfg(target_os = "linux")]
+fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
+    let (from, to) = (c_path(from)?, c_path(to)?);
+    // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), flags) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+fn is_unsupported(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP))
+}
+
+/// Renames `from` to `to`, failing with `AlreadyExists` if `to` exists, even under a race.
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    match renameat2(from, to, libc::RENAME_NOREPLACE) {
+        Err(err) if is_unsupported(&err) => {}
+        other => return other,
+    }
+    // link(2) never replaces an existing name: it is the portable exclusive commit.
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
+}
+
+/// Atomically swaps two names. `Ok(false)` when the file system cannot do it.
+pub(crate) fn rename_exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    match renameat2(a, b, libc::RENAME_EXCHANGE) {
+        Ok(()) => return Ok(true),
+        Err(err) if is_unsupported(&err) => return Ok(false),
+        Err(err) => return Err(err),
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = (a, b);
+        Ok(false)
+    }
+}
+
+pub(crate) fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::from("unknown");
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Whether a process with this id exists on this host (it may belong to another user).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // SAFETY: signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// The mode a newly created file gets when nobody asks for one: 0666 filtered by the umask,
+/// applied by the kernel at creation.
+pub(crate) const DEFAULT_NEW_FILE_MODE: u32 = 0o666;
+
+/// Temp files start private; they get the target's mode before they are renamed into place.
+pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
+
+pub(crate) fn is_read_only_fs(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::EROFS)
+}
+
+pub(crate) fn is_no_space(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+}
