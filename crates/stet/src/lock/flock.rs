@@ -36,14 +36,26 @@ pub(super) fn try_acquire(
         if !fs.try_lock(&file, kind)? {
             return Ok(None);
         }
-        if !names_inode(&**fs, lock_path, &file)? {
+        let checked = names_inode(&**fs, lock_path, &file).and_then(|current| {
+            if current && kind == LockKind::Exclusive {
+                fs.overwrite(&file, &holder.to_json())?;
+            }
+            Ok(current)
+        });
+        match checked {
+            Ok(true) => {
+                return Ok(Some(Held { fs: fs.clone(), lock_path: lock_path.to_path_buf(), file, kind }));
+            }
             // A holder unlinked the file between our open and our lock: it is no longer the lock.
-            continue;
+            Ok(false) => {}
+            Err(err) => {
+                // We hold the lock, so if the path is still our file it is ours to remove.
+                if kind == LockKind::Exclusive && names_inode(&**fs, lock_path, &file).unwrap_or(false) {
+                    let _ = fs.remove_file(lock_path);
+                }
+                return Err(err);
+            }
         }
-        if kind == LockKind::Exclusive {
-            fs.overwrite(&file, &holder.to_json())?;
-        }
-        return Ok(Some(Held { fs: fs.clone(), lock_path: lock_path.to_path_buf(), file, kind }));
     }
 }
 

@@ -174,7 +174,12 @@ impl Shared {
         let mut beat = self.lock_beat();
         let mut period = update_period(self.stale);
         loop {
-            beat = self.wake.wait_timeout(beat, period).unwrap_or_else(PoisonError::into_inner).0;
+            // Checked before waiting too: a stop may come before this thread first waits.
+            let deadline = Instant::now() + period;
+            while !beat.stopped && Instant::now() < deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                beat = self.wake.wait_timeout(beat, left).unwrap_or_else(PoisonError::into_inner).0;
+            }
             if beat.stopped || beat.compromised.is_some() {
                 return;
             }

@@ -1,0 +1,6 @@
+//! The library's integration tests: one binary, a module per concept.
+
+mod atomic;
+mod lock;
+mod support;
+mod update;
