@@ -36,7 +36,7 @@ impl Context {
         if !global.quiet {
             locker = locker.on_long_wait(|notice| match &notice.holder {
                 Some(holder) => {
-                    eprintln!("stet: waiting for the lock on {}, held by {holder}", notice.path.display())
+                    eprintln!("stet: waiting for the lock on {}, held by {holder}", notice.path.display());
                 }
                 None => eprintln!("stet: waiting for the lock on {}", notice.path.display()),
             });

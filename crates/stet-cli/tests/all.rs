@@ -1,1 +1,10 @@
-//! The CLI tests.
+//! The `stet` command's integration tests: real processes racing, killed, and failing.
+
+mod config;
+mod errors;
+mod interop;
+mod kill;
+mod lock;
+mod support;
+mod update;
+mod write;

@@ -44,7 +44,9 @@ fn threads_holding_the_lock_never_overlap_in_either_protocol() {
                 })
             })
             .collect();
-        threads.into_iter().for_each(|thread| thread.join().unwrap());
+        for thread in threads {
+            thread.join().unwrap();
+        }
         eprintln!("{protocol:?}: {:?}", started.elapsed());
         assert_eq!(overlaps.load(Ordering::SeqCst), 0, "{protocol:?}: two holders were inside at once");
         assert_eq!(names(dir.path()), ["counter.txt"], "{protocol:?}: no lock file or directory remains");

@@ -1,0 +1,90 @@
+//! Running `stet` and its peers.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("stet-cli-test-").tempdir().expect("a temporary directory can be made")
+}
+
+pub fn stet_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stet"))
+}
+
+/// `stet` run in `dir`, with none of the caller's stet environment.
+pub fn stet(dir: &Path) -> Command {
+    let mut command = Command::new(stet_bin());
+    command.current_dir(dir);
+    for var in ["STET_ROOT", "STET_OWNER", "STET_HELD_LOCKS", "STET_HELD_LOCKS_PID"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Runs `command` with `input` on stdin.
+pub fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    child.stdin.take().expect("stdin is piped").write_all(input).expect("stdin accepts the input");
+    child.wait_with_output().expect("the command ends")
+}
+
+pub fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().expect("the command runs")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The JSON error object a `--json` failure prints on stderr.
+pub fn json_error(output: &Output) -> serde_json::Value {
+    let text = stderr(output);
+    let value: serde_json::Value = serde_json::from_str(text.trim())
+        .unwrap_or_else(|err| panic!("stderr is not one JSON object ({err}): {text}"));
+    value["error"].clone()
+}
+
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("the directory is readable")
+        .map(|entry| entry.expect("entries are readable").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Tests that need root (mounts, another user) fail loudly without it, unless explicitly skipped.
+pub fn require_root(what: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("STET_SKIP_ROOT_TESTS").is_some(),
+        "{what} needs root (mount, setpriv); run as root or set STET_SKIP_ROOT_TESTS=1 to skip"
+    );
+    false
+}
+
+/// Where the Node and Python peers live (installed by `scripts/test`).
+pub fn interop_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop");
+    assert!(
+        dir.join("node_modules/proper-lockfile").is_dir(),
+        "the Node peers are not installed: run scripts/test, or `npm ci` in tests/interop"
+    );
+    dir
+}
+
+/// The shell increment used as an update command.
+pub const INCREMENT: [&str; 3] = ["sh", "-c", "read n; echo $((n+1))"];
