@@ -10,7 +10,7 @@ async function main() {
   const [file, count, staleMs] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] || 10000)];
   const options = {
     stale: staleMs,
-    retries: { retries: 1000000, factor: 1.2, minTimeout: 1, maxTimeout: 20 },
+    retries: { retries: 5000, factor: 1.2, minTimeout: 1, maxTimeout: 20 },
     onCompromised: (err) => { console.error(`lock compromised: ${err.message}`); process.exit(3); },
   };
   for (let i = 0; i < count; i++) {

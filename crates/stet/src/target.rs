@@ -4,6 +4,8 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use std::fs::Metadata;
+
 use crate::fs::{Fs, not_found_as_none};
 
 /// Most links a path may traverse, as Linux's `MAXSYMLINKS`.
@@ -31,6 +33,21 @@ pub(crate) fn resolve(fs: &dyn Fs, path: &Path) -> io::Result<PathBuf> {
         }
     }
     Err(io::Error::new(io::ErrorKind::InvalidInput, "too many levels of symbolic links"))
+}
+
+/// The path a write must replace for `path`, and the metadata of the file there if one exists.
+/// Unlike [`resolve`], directories need not be canonical (a rename through a symlinked directory
+/// lands in the right place); only symlinks at the final component are followed. A plain file
+/// costs one `lstat`.
+pub(crate) fn resolve_for_write(fs: &dyn Fs, path: &Path) -> io::Result<(PathBuf, Option<Metadata>)> {
+    match not_found_as_none(fs.symlink_metadata(path))? {
+        Some(meta) if !meta.file_type().is_symlink() => Ok((absolute(path)?, Some(meta))),
+        _ => {
+            let target = resolve(fs, path)?;
+            let meta = not_found_as_none(fs.metadata(&target))?;
+            Ok((target, meta))
+        }
+    }
 }
 
 /// A missing file: its directory must exist; the result is that directory's real path plus the name.

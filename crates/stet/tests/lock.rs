@@ -300,3 +300,58 @@ fn a_lock_is_released_when_its_holder_panics() {
         .release()
         .unwrap();
 }
+
+#[test]
+fn kept_open_lock_files_exclude_ordinary_locks_and_survive_their_removal() {
+    let dir = scratch();
+    let path = target(dir.path());
+    let inside = Arc::new(AtomicUsize::new(0));
+    let overlaps = Arc::new(AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let (path, inside, overlaps) = (&path, inside.clone(), overlaps.clone());
+            scope.spawn(move || {
+                let locker = Locker::new().wait(Wait::Forever);
+                let mut kept = stet::lock::LockFile::open(&locker, path).unwrap();
+                for _ in 0..100 {
+                    // Half the threads keep their lock file open, half take ordinary locks, which
+                    // remove the file on release: the kept ones must notice and reopen.
+                    let critical = || {
+                        if inside.fetch_add(1, Ordering::SeqCst) != 0 {
+                            overlaps.fetch_add(1, Ordering::SeqCst);
+                        }
+                        std::thread::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    };
+                    if thread % 2 == 0 {
+                        let _guard = kept.lock().unwrap();
+                        critical();
+                    } else {
+                        let _lock = locker.lock(path).unwrap();
+                        critical();
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(overlaps.load(Ordering::SeqCst), 0, "two holders were inside at once");
+    assert_eq!(names(dir.path()), ["counter.txt"], "dropped lock files are removed");
+}
+
+#[test]
+fn a_kept_open_lock_file_stays_while_open_and_refuses_a_second_lock_in_the_same_thread() {
+    let dir = scratch();
+    let path = target(dir.path());
+    let mut kept = stet::lock::LockFile::open(&Locker::new(), &path).unwrap();
+    let guard = kept.lock().unwrap();
+    let again = Locker::new().wait(Wait::For(Duration::from_secs(30))).lock(&path);
+    assert!(matches!(again, Err(LockError::AlreadyHeld { .. })), "{again:?}");
+    drop(guard);
+    assert!(dir.path().join("counter.txt.lock").exists(), "the file stays while the handle is open");
+    Locker::new().wait(Wait::Immediately).lock(&path).expect("unlocked between guards").release().unwrap();
+    drop(kept.lock().expect("relocks after another holder removed the file"));
+    drop(kept);
+    assert_eq!(names(dir.path()), ["counter.txt"]);
+    let mkdir = stet::lock::LockFile::open(&Locker::new().protocol(MKDIR), &path);
+    assert!(matches!(mkdir, Err(LockError::Unsupported { .. })));
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Durability, Existing, Mode, Step, WriteError, Writer};
-use crate::fs::{Fs, not_found_as_none};
+use crate::fs::Fs;
 use crate::sys;
 use crate::version::Version;
 
@@ -46,9 +46,9 @@ impl Staged {
     pub(super) fn prepare(writer: &Writer, path: &Path, bytes: &[u8]) -> Result<Staged, WriteError> {
         let fs = &*writer.fs;
         let io_error = |step, source| WriteError::Io { path: path.to_path_buf(), step, source };
-        let target = crate::target::resolve(fs, path).map_err(|err| io_error(Step::Resolve, err))?;
+        let (target, existing) =
+            crate::target::resolve_for_write(fs, path).map_err(|err| io_error(Step::Resolve, err))?;
         let io_error = |step, source| WriteError::Io { path: target.clone(), step, source };
-        let existing = not_found_as_none(fs.metadata(&target)).map_err(|err| io_error(Step::Resolve, err))?;
         if let Some(meta) = &existing {
             if meta.is_dir() {
                 return Err(WriteError::IsDirectory { path: target });

@@ -36,6 +36,7 @@ pub enum Op {
     RemoveDir,
     SetMtime,
     TryLock,
+    Unlock,
 }
 
 /// What goes wrong.
@@ -135,9 +136,9 @@ impl Fs for Faulty {
         self.check(Op::Write, None)?;
         self.inner.write_all(file, bytes)
     }
-    fn overwrite(&self, file: &File, bytes: &[u8]) -> io::Result<()> {
+    fn overwrite(&self, file: &File, old_len: u64, bytes: &[u8]) -> io::Result<()> {
         self.check(Op::Overwrite, None)?;
-        self.inner.overwrite(file, bytes)
+        self.inner.overwrite(file, old_len, bytes)
     }
     fn sync(&self, file: &File) -> io::Result<()> {
         self.check(Op::Sync, None)?;
@@ -206,5 +207,9 @@ impl Fs for Faulty {
     fn try_lock(&self, file: &File, kind: LockKind) -> io::Result<bool> {
         self.check(Op::TryLock, None)?;
         self.inner.try_lock(file, kind)
+    }
+    fn unlock(&self, file: &File) -> io::Result<()> {
+        self.check(Op::Unlock, None)?;
+        self.inner.unlock(file)
     }
 }

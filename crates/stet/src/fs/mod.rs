@@ -42,8 +42,8 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn read_to_end(&self, file: &mut File, buf: &mut Vec<u8>) -> io::Result<usize>;
     /// Writes all of `bytes` at the file's position.
     fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()>;
-    /// Replaces an open file's whole content with `bytes` (used for lock metadata).
-    fn overwrite(&self, file: &File, bytes: &[u8]) -> io::Result<()>;
+    /// Replaces an open file's whole content, `old_len` bytes long, with `bytes` (lock metadata).
+    fn overwrite(&self, file: &File, old_len: u64, bytes: &[u8]) -> io::Result<()>;
     /// fsync: makes the file's data and metadata durable.
     fn sync(&self, file: &File) -> io::Result<()>;
     /// fchmod.
@@ -78,6 +78,8 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn set_mtime(&self, path: &Path, time: SystemTime) -> io::Result<()>;
     /// Non-blocking advisory lock (flock); `Ok(false)` when another holder has it.
     fn try_lock(&self, file: &File, kind: LockKind) -> io::Result<bool>;
+    /// Releases an advisory lock without closing the file.
+    fn unlock(&self, file: &File) -> io::Result<()>;
 }
 
 /// The operating system's file system.
@@ -106,7 +108,7 @@ impl Fs for Real {
     fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
         file.write_all(bytes)
     }
-    fn overwrite(&self, file: &File, bytes: &[u8]) -> io::Result<()> {
+    fn overwrite(&self, file: &File, old_len: u64, bytes: &[u8]) -> io::Result<()> {
         #[cfg(unix)]
         std::os::unix::fs::FileExt::write_all_at(file, bytes, 0)?;
         #[cfg(not(unix))]
@@ -116,7 +118,10 @@ impl Fs for Real {
             handle.seek(io::SeekFrom::Start(0))?;
             handle.write_all(bytes)?;
         }
-        file.set_len(bytes.len() as u64)
+        if old_len > bytes.len() as u64 {
+            file.set_len(bytes.len() as u64)?;
+        }
+        Ok(())
     }
     fn sync(&self, file: &File) -> io::Result<()> {
         file.sync_all()
@@ -176,6 +181,9 @@ impl Fs for Real {
             Err(std::fs::TryLockError::WouldBlock) => Ok(false),
             Err(std::fs::TryLockError::Error(err)) => Err(err),
         }
+    }
+    fn unlock(&self, file: &File) -> io::Result<()> {
+        file.unlock()
     }
 }
 

@@ -6,7 +6,7 @@
 //! Release: unlink the path while still holding the lock, then close. Because every acquirer checks
 //! the inode, deleting lock files does not break mutual exclusion, and no lock file stays behind.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,10 +37,12 @@ pub(super) fn try_acquire(
             return Ok(None);
         }
         let checked = names_inode(&**fs, lock_path, &file).and_then(|current| {
-            if current && kind == LockKind::Exclusive {
-                fs.overwrite(&file, &holder.to_json())?;
+            if let Some(meta) = &current
+                && kind == LockKind::Exclusive
+            {
+                fs.overwrite(&file, meta.len(), &holder.to_json())?;
             }
-            Ok(current)
+            Ok(current.is_some())
         });
         match checked {
             Ok(true) => {
@@ -50,7 +52,8 @@ pub(super) fn try_acquire(
             Ok(false) => {}
             Err(err) => {
                 // We hold the lock, so if the path is still our file it is ours to remove.
-                if kind == LockKind::Exclusive && names_inode(&**fs, lock_path, &file).unwrap_or(false) {
+                if kind == LockKind::Exclusive && matches!(names_inode(&**fs, lock_path, &file), Ok(Some(_)))
+                {
                     let _ = fs.remove_file(lock_path);
                 }
                 return Err(err);
@@ -59,14 +62,60 @@ pub(super) fn try_acquire(
     }
 }
 
-/// Whether `path` still names the inode `file` has open.
-fn names_inode(fs: &dyn Fs, path: &Path, file: &File) -> io::Result<bool> {
+/// Like [`try_acquire`] (exclusive), but on the lock file kept open in `slot`, reopening it only
+/// when another process removed it; the file stays on disk after an unlock.
+pub(super) fn try_acquire_reusing(
+    fs: &dyn Fs,
+    lock_path: &Path,
+    slot: &mut Option<File>,
+    holder: &Holder,
+) -> io::Result<bool> {
+    loop {
+        let file = match slot {
+            Some(file) => file,
+            None => slot.insert(fs.open_lock_file(lock_path)?),
+        };
+        if !fs.try_lock(file, LockKind::Exclusive)? {
+            return Ok(false);
+        }
+        match names_inode(fs, lock_path, file) {
+            Ok(Some(meta)) => match fs.overwrite(file, meta.len(), &holder.to_json()) {
+                Ok(()) => return Ok(true),
+                Err(err) => {
+                    let _ = fs.unlock(file);
+                    return Err(err);
+                }
+            },
+            // Another process removed this file: it no longer is the lock. Open the path anew.
+            Ok(None) => *slot = None,
+            Err(err) => {
+                *slot = None;
+                return Err(err);
+            }
+        }
+    }
+}
+
+/// Closes a kept lock file, removing it from disk if no other process holds it.
+pub(super) fn close_reused(fs: &dyn Fs, lock_path: &Path, file: File) -> io::Result<()> {
+    if fs.try_lock(&file, LockKind::Exclusive)? && names_inode(fs, lock_path, &file)?.is_some() {
+        match fs.remove_file(lock_path) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+    }
+    drop(file);
+    Ok(())
+}
+
+/// If `path` still names the inode `file` has open, that file's metadata.
+pub(super) fn names_inode(fs: &dyn Fs, path: &Path, file: &File) -> io::Result<Option<Metadata>> {
     let ours = fs.file_metadata(file)?;
     if sys::link_count(&ours) == 0 {
-        return Ok(false);
+        return Ok(None);
     }
     let at_path = not_found_as_none(fs.symlink_metadata(path))?;
-    Ok(at_path.is_some_and(|meta| sys::file_id(&meta) == sys::file_id(&ours)))
+    Ok(at_path.filter(|meta| sys::file_id(meta) == sys::file_id(&ours)).map(|_| ours))
 }
 
 impl Held {
@@ -76,7 +125,8 @@ impl Held {
         // A shared holder may remove the file only once it is the last holder: it asks for an
         // exclusive lock without waiting (a conversion other holders make fail).
         let sole = kind == LockKind::Exclusive || fs.try_lock(&file, LockKind::Exclusive)?;
-        if sole && names_inode(&*fs, &lock_path, &file)? {
+        let current = if sole { names_inode(&*fs, &lock_path, &file)? } else { None };
+        if current.is_some() {
             match fs.remove_file(&lock_path) {
                 Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
                 _ => {}

@@ -25,10 +25,12 @@
 
 mod backoff;
 mod flock;
+mod handle;
 mod holder;
 mod mkdir;
 mod registry;
 
+pub use handle::{LockFile, LockFileGuard};
 pub use holder::Holder;
 pub use registry::{HELD_LOCKS_ENV, HELD_LOCKS_PID_ENV};
 
@@ -308,7 +310,25 @@ impl Locker {
             return Err(LockError::AlreadyHeld { path: target, pid: std::process::id(), ancestor: false });
         }
         let holder = Holder::current(self.owner.as_deref());
-        let io_error = |source| LockError::Io { path: target.clone(), lock_path: lock_path.clone(), source };
+        let held = self.wait_for(&target, &lock_path, || self.try_acquire(&lock_path, kind, &holder))?;
+        Ok(Lock {
+            path: target,
+            _registration: registry::Registration::new(&lock_path),
+            lock_path,
+            held: Some(held),
+        })
+    }
+
+    /// Calls `attempt` until it takes the lock, following the wait policy: backoff between
+    /// attempts, the notice after about a second, the ancestor check, the timeout.
+    fn wait_for<T>(
+        &self,
+        target: &Path,
+        lock_path: &Path,
+        mut attempt: impl FnMut() -> io::Result<Option<T>>,
+    ) -> Result<T, LockError> {
+        let io_error =
+            |source| LockError::Io { path: target.to_path_buf(), lock_path: lock_path.to_path_buf(), source };
         let started = Instant::now();
         let deadline = match self.wait {
             Wait::Immediately => Some(started),
@@ -319,31 +339,31 @@ impl Locker {
         let mut noticed = self.notify.is_none();
         let mut checked_ancestor = false;
         loop {
-            if let Some(held) = self.try_acquire(&lock_path, kind, &holder).map_err(io_error)? {
-                return Ok(Lock {
-                    path: target,
-                    _registration: registry::Registration::new(&lock_path),
-                    lock_path,
-                    held: Some(held),
-                });
+            if let Some(held) = attempt().map_err(io_error)? {
+                return Ok(held);
             }
             if !checked_ancestor {
                 checked_ancestor = true;
-                if let Some(pid) = registry::ancestor_holding(&lock_path)
-                    && self.read_holder(&lock_path).is_none_or(|holder| holder.pid == pid)
+                if let Some(pid) = registry::ancestor_holding(lock_path)
+                    && self.read_holder(lock_path).is_none_or(|holder| holder.pid == pid)
                 {
-                    return Err(LockError::AlreadyHeld { path: target, pid, ancestor: true });
+                    return Err(LockError::AlreadyHeld { path: target.to_path_buf(), pid, ancestor: true });
                 }
             }
             let now = Instant::now();
             if !noticed && now - started >= NOTICE_AFTER {
                 noticed = true;
-                let notice = WaitNotice { path: target.clone(), holder: self.read_holder(&lock_path) };
+                let notice = WaitNotice { path: target.to_path_buf(), holder: self.read_holder(lock_path) };
                 (self.notify.as_ref().expect("notify is set when a notice is due"))(&notice);
             }
             if deadline.is_some_and(|deadline| now >= deadline) {
-                let holder = self.read_holder(&lock_path).map(Box::new);
-                return Err(LockError::Timeout { path: target, lock_path, holder, waited: now - started });
+                let holder = self.read_holder(lock_path).map(Box::new);
+                return Err(LockError::Timeout {
+                    path: target.to_path_buf(),
+                    lock_path: lock_path.to_path_buf(),
+                    holder,
+                    waited: now - started,
+                });
             }
             let pause = backoff.next().expect("backoff never ends");
             let pause = deadline.map_or(pause, |deadline| pause.min(deadline.saturating_duration_since(now)));

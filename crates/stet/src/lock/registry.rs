@@ -26,19 +26,22 @@ pub(super) fn held_by_this_thread(lock_path: &Path) -> bool {
 
 /// An entry in the registry, removed when dropped.
 #[derive(Debug)]
-pub(super) struct Registration(PathBuf);
+pub(super) struct Registration(PathBuf, ThreadId);
 
 impl Registration {
     pub(super) fn new(lock_path: &Path) -> Self {
-        held().push((lock_path.to_path_buf(), std::thread::current().id()));
-        Registration(lock_path.to_path_buf())
+        let me = std::thread::current().id();
+        held().push((lock_path.to_path_buf(), me));
+        Registration(lock_path.to_path_buf(), me)
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        // By path and thread: another thread may already hold the same lock (it was released
+        // just before this entry goes), and its entry must stay.
         let mut held = held();
-        if let Some(index) = held.iter().position(|(path, _)| *path == self.0) {
+        if let Some(index) = held.iter().position(|(path, thread)| *path == self.0 && *thread == self.1) {
             held.swap_remove(index);
         }
     }
