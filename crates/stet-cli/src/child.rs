@@ -5,8 +5,10 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use signal_hook::SigId;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 use crate::failure::Failure;
 
@@ -28,6 +30,10 @@ impl Outcome {
     }
 }
 
+/// Input up to this size is written before the command's output is read: an empty pipe holds it
+/// (Linux pipes hold 64 KiB), so no writer thread is needed and no deadlock is possible.
+const INLINE_INPUT: usize = 16 * 1024;
+
 /// Runs `argv`, feeding `stdin` if given and capturing stdout if `capture`.
 pub fn run(
     argv: &[OsString],
@@ -37,11 +43,7 @@ pub fn run(
 ) -> Result<Outcome, Failure> {
     let (program, arguments) =
         argv.split_first().ok_or_else(|| Failure::usage("no command given after --"))?;
-    // Registered before the spawn so no signal falls between: while the command runs, SIGTERM and
-    // SIGHUP are passed on to it, SIGINT and SIGQUIT (which a terminal sends to the whole process
-    // group, the command included) are only kept from killing stet.
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .map_err(|err| Failure::new("EIO", format!("cannot handle signals: {err}")))?;
+    let forwarding = Forwarding::install()?;
     let mut child = Command::new(program)
         .args(arguments)
         .envs(env.iter().map(|(key, value)| (key, value)))
@@ -49,20 +51,15 @@ pub fn run(
         .stdout(if capture { Stdio::piped() } else { Stdio::inherit() })
         .spawn()
         .map_err(|err| spawn_failure(program, &err))?;
-    let handle = signals.handle();
-    let pid = child.id();
-    let forwarder = std::thread::spawn(move || {
-        for signal in signals.forever() {
-            if signal == SIGTERM || signal == SIGHUP {
-                // SAFETY: sending a signal to our own child, which has not been reaped yet.
-                unsafe { libc::kill(pid as libc::pid_t, signal) };
-            }
-        }
-    });
+    forwarding.target(child.id());
     let feeder = match (stdin, child.stdin.take()) {
+        (Some(bytes), Some(mut pipe)) if bytes.len() <= INLINE_INPUT => {
+            // A command that does not read its input closes the pipe early: not an error.
+            let _ = pipe.write_all(bytes);
+            None
+        }
         (Some(bytes), Some(mut pipe)) => {
             let bytes = bytes.to_vec();
-            // A command that does not read its input closes the pipe early: not an error.
             Some(std::thread::spawn(move || drop(pipe.write_all(&bytes))))
         }
         _ => None,
@@ -73,14 +70,58 @@ pub fn run(
         None => Ok(()),
     };
     let status = child.wait();
-    handle.close();
-    let _ = forwarder.join();
+    drop(forwarding);
     if let Some(feeder) = feeder {
         let _ = feeder.join();
     }
     read.map_err(|err| Failure::new("EIO", format!("cannot read the output of the command: {err}")))?;
     let status = status.map_err(|err| Failure::new("EIO", format!("cannot wait for the command: {err}")))?;
     Ok(Outcome { status, stdout })
+}
+
+/// The command's process id, for the signal handlers; 0 until it is spawned.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// While the command runs, SIGTERM and SIGHUP sent to stet are passed on to it; SIGINT and SIGQUIT
+/// (which a terminal sends to the whole process group, the command included) only stop stet from
+/// dying before it. The handlers are installed before the spawn, so no signal falls in between,
+/// and removed when this is dropped.
+struct Forwarding(Vec<SigId>);
+
+impl Forwarding {
+    fn install() -> Result<Forwarding, Failure> {
+        let mut ids = Vec::new();
+        for signal in [SIGTERM, SIGHUP, SIGINT, SIGQUIT] {
+            let forward = signal == SIGTERM || signal == SIGHUP;
+            // SAFETY: the handler only loads an atomic and calls kill(2), both async-signal-safe.
+            let id = unsafe {
+                signal_hook::low_level::register(signal, move || {
+                    let pid = CHILD.load(Ordering::SeqCst);
+                    if forward && pid > 0 {
+                        libc::kill(pid, signal);
+                    }
+                })
+            }
+            .map_err(|err| Failure::new("EIO", format!("cannot handle signals: {err}")))?;
+            ids.push(id);
+        }
+        Ok(Forwarding(ids))
+    }
+
+    /// Takes `&self` so that a target can only be set while the handlers are installed.
+    #[allow(clippy::unused_self)]
+    fn target(&self, pid: u32) {
+        CHILD.store(pid as i32, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        CHILD.store(0, Ordering::SeqCst);
+        for id in self.0.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 /// As shells do: 127 when the command is missing, 126 when it cannot be run.

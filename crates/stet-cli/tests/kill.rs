@@ -69,9 +69,14 @@ fn an_updater_killed_while_holding_the_flock_does_not_block_the_next() {
     let dir = scratch();
     std::fs::write(dir.path().join("counter"), "0\n").unwrap();
     for _ in 0..5 {
-        let mut holder = stet(dir.path()).args(["update", "counter", "--", "sleep", "30"]).spawn().unwrap();
+        let mut holder = stet(dir.path())
+            .args(["update", "counter", "--", "sleep", "30"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
         wait_for(&dir.path().join("counter.lock"));
-        holder.kill().unwrap();
+        // SAFETY: killing the process group made for the holder and its command.
+        unsafe { libc::kill(-(holder.id() as i32), libc::SIGKILL) };
         holder.wait().unwrap();
         let started = Instant::now();
         let output =
