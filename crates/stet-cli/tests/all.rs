@@ -5,6 +5,7 @@ mod errors;
 mod interop;
 mod kill;
 mod lock;
+mod power;
 mod support;
 mod update;
 mod write;
