@@ -69,15 +69,7 @@ fn an_updater_killed_while_holding_the_flock_does_not_block_the_next() {
     let dir = scratch();
     std::fs::write(dir.path().join("counter"), "0\n").unwrap();
     for _ in 0..5 {
-        let mut holder = stet(dir.path())
-            .args(["update", "counter", "--", "sleep", "30"])
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        wait_for(&dir.path().join("counter.lock"));
-        // SAFETY: killing the process group made for the holder and its command.
-        unsafe { libc::kill(-(holder.id() as i32), libc::SIGKILL) };
-        holder.wait().unwrap();
+        kill_a_holder(dir.path());
         let started = Instant::now();
         let output =
             run(stet(dir.path()).args(["--timeout", "5s", "update", "counter", "--"]).args(INCREMENT));
@@ -95,15 +87,7 @@ fn a_killed_holders_mkdir_lock_goes_stale_and_is_taken_over() {
         .unwrap();
     std::fs::write(dir.path().join("counter"), "0\n").unwrap();
     for _ in 0..3 {
-        let mut holder = stet(dir.path())
-            .args(["update", "counter", "--", "sleep", "30"])
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        wait_for(&dir.path().join("counter.lock"));
-        // SAFETY: killing the process group we made for the holder and its command.
-        unsafe { libc::kill(-(holder.id() as i32), libc::SIGKILL) };
-        holder.wait().unwrap();
+        kill_a_holder(dir.path());
         assert!(dir.path().join("counter.lock").is_dir(), "a killed holder's directory stays until stale");
         let started = Instant::now();
         let output =
@@ -117,6 +101,17 @@ fn a_killed_holders_mkdir_lock_goes_stale_and_is_taken_over() {
     }
     assert_eq!(std::fs::read_to_string(dir.path().join("counter")).unwrap(), "3\n");
     assert_eq!(names(dir.path()), [".stet", "counter"]);
+}
+
+/// Starts `stet update counter -- sleep 30`, waits until it holds the lock, and kills it and its
+/// command with SIGKILL.
+fn kill_a_holder(dir: &std::path::Path) {
+    let mut holder =
+        stet(dir).args(["update", "counter", "--", "sleep", "30"]).process_group(0).spawn().unwrap();
+    wait_for(&dir.join("counter.lock"));
+    // SAFETY: killing the process group made for the holder and its command.
+    unsafe { libc::kill(-(holder.id() as i32), libc::SIGKILL) };
+    holder.wait().unwrap();
 }
 
 fn wait_for(path: &std::path::Path) {

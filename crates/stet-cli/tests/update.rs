@@ -41,28 +41,19 @@ fn eight_processes_making_100_updates_each_count_exactly_800_with_mkdir() {
     assert_eq!(names(dir.path()), [".stet", "counter"], "no lock or temporary file remains");
 }
 
+/// `stet update new.txt` with a command that appends what `$STET_EXISTS` says.
+fn append_exists(dir: &Path) {
+    let output =
+        run(stet(dir).args(["update", "new.txt", "--", "sh", "-c", "cat; echo \"exists=$STET_EXISTS\""]));
+    assert!(output.status.success(), "{}", crate::support::stderr(&output));
+}
+
 #[test]
 fn a_missing_file_is_created_and_the_command_is_told_it_did_not_exist() {
     let dir = scratch();
-    let output = run(stet(dir.path()).args([
-        "update",
-        "new.txt",
-        "--",
-        "sh",
-        "-c",
-        "cat; echo \"exists=$STET_EXISTS\"",
-    ]));
-    assert!(output.status.success());
+    append_exists(dir.path());
     assert_eq!(std::fs::read_to_string(dir.path().join("new.txt")).unwrap(), "exists=0\n");
-    let output = run(stet(dir.path()).args([
-        "update",
-        "new.txt",
-        "--",
-        "sh",
-        "-c",
-        "cat; echo \"exists=$STET_EXISTS\"",
-    ]));
-    assert!(output.status.success());
+    append_exists(dir.path());
     assert_eq!(std::fs::read_to_string(dir.path().join("new.txt")).unwrap(), "exists=0\nexists=1\n");
 }
 

@@ -24,17 +24,21 @@
 //!   proper-lockfile peers may still race each other on a stale lock, as they always have.
 
 mod backoff;
+mod error;
 mod flock;
+mod guard;
 mod handle;
 mod holder;
 mod mkdir;
 mod registry;
 
+pub use error::LockError;
+use guard::Held;
+pub use guard::Lock;
 pub use handle::{LockFile, LockFileGuard};
 pub use holder::Holder;
 pub use registry::{HELD_LOCKS_ENV, HELD_LOCKS_PID_ENV};
 
-use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -95,102 +99,6 @@ pub struct WaitNotice {
 }
 
 type Notify = Arc<dyn Fn(&WaitNotice) + Send + Sync>;
-
-/// Why a lock could not be taken or kept.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LockError {
-    /// Another process held the lock for the whole wait.
-    #[error("timed out after {} waiting for the lock on {}: {}; retry later, or stop that process if it is stuck", format_wait(*waited), path.display(), describe_holder(holder.as_deref()))]
-    Timeout {
-        /// The locked file.
-        path: PathBuf,
-        /// The lock file or directory.
-        lock_path: PathBuf,
-        /// Who holds it, if known.
-        holder: Option<Box<Holder>>,
-        /// How long stet waited.
-        waited: Duration,
-    },
-    /// This thread, or the stet command that started this process, already holds the lock.
-    #[error("the lock on {} is already held by {}; waiting for it would deadlock", path.display(), if *ancestor { format!("the stet command (pid {pid}) that started this process") } else { "this thread".to_owned() })]
-    AlreadyHeld {
-        /// The locked file.
-        path: PathBuf,
-        /// The holding process.
-        pid: u32,
-        /// Whether the holder is an ancestor process rather than this thread.
-        ancestor: bool,
-    },
-    /// The lock was taken over by another process while held (mkdir protocol).
-    #[error("the lock on {} was lost while held: {reason}; nothing was committed", path.display())]
-    Compromised {
-        /// The locked file.
-        path: PathBuf,
-        /// What happened.
-        reason: String,
-    },
-    /// A request this protocol cannot serve.
-    #[error("cannot lock {}: {reason}", path.display())]
-    Unsupported {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: &'static str,
-    },
-    /// An I/O error while locking or unlocking.
-    #[error("cannot lock {} (lock at {}): {source}{}", path.display(), lock_path.display(), io_hint(source))]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The lock file or directory.
-        lock_path: PathBuf,
-        /// The operating system's error.
-        source: io::Error,
-    },
-}
-
-impl LockError {
-    /// The file the lock is for.
-    pub fn path(&self) -> &Path {
-        match self {
-            LockError::Timeout { path, .. }
-            | LockError::AlreadyHeld { path, .. }
-            | LockError::Compromised { path, .. }
-            | LockError::Unsupported { path, .. }
-            | LockError::Io { path, .. } => path,
-        }
-    }
-
-    /// The known holder, for timeouts.
-    pub fn holder(&self) -> Option<&Holder> {
-        match self {
-            LockError::Timeout { holder, .. } => holder.as_deref(),
-            _ => None,
-        }
-    }
-}
-
-fn io_hint(err: &io::Error) -> &'static str {
-    if crate::sys::is_read_only_fs(err) {
-        "; the file system is read-only, so no lock can be created there"
-    } else if err.kind() == io::ErrorKind::PermissionDenied {
-        "; locking needs write permission on the file's directory"
-    } else {
-        ""
-    }
-}
-
-fn describe_holder(holder: Option<&Holder>) -> String {
-    holder.map_or_else(
-        || "it is held by a process that left no holder record (another tool, or one starting up)".to_owned(),
-        |holder| format!("it is held by {holder}"),
-    )
-}
-
-fn format_wait(waited: Duration) -> String {
-    humantime::format_duration(Duration::from_millis(waited.as_millis() as u64)).to_string()
-}
 
 /// Takes locks with chosen policies. [`lock`] is the common case.
 #[derive(Clone)]
@@ -391,79 +299,4 @@ impl Locker {
 /// Takes `path`'s exclusive lock with the defaults (flock, wait up to 5 s).
 pub fn lock(path: impl AsRef<Path>) -> Result<Lock, LockError> {
     Locker::new().lock(path.as_ref())
-}
-
-#[derive(Debug)]
-enum Held {
-    Flock(flock::Held),
-    Mkdir(mkdir::Held),
-}
-
-/// A held lock. Dropping it releases the lock quietly; [`Lock::release`] reports errors.
-#[derive(Debug)]
-#[must_use = "a lock is released as soon as it is dropped"]
-#[allow(clippy::struct_field_names)]
-pub struct Lock {
-    path: PathBuf,
-    lock_path: PathBuf,
-    held: Option<Held>,
-    /// Removed from the registry when dropped, after `Drop::drop` released the lock.
-    _registration: registry::Registration,
-}
-
-impl Lock {
-    /// The locked file (symlinks resolved).
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The lock file or directory.
-    pub fn lock_path(&self) -> &Path {
-        &self.lock_path
-    }
-
-    /// Whether the lock is still this process's. Call it right before committing work done under
-    /// the lock: a [`Protocol::Mkdir`] lock can be taken over if its heartbeat was starved.
-    pub fn check(&self) -> Result<(), LockError> {
-        match &self.held {
-            Some(Held::Mkdir(held)) => {
-                held.check().map_err(|reason| LockError::Compromised { path: self.path.clone(), reason })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// The environment variables to give a child process run while this lock is held, so that a
-    /// stet command in it that asks for the same lock fails at once instead of deadlocking.
-    pub fn child_env<'a>(locks: impl IntoIterator<Item = &'a Lock>) -> Vec<(OsString, OsString)> {
-        let locks: Vec<&Lock> = locks.into_iter().collect();
-        registry::child_env(locks.iter().map(|lock| lock.lock_path.as_path()))
-    }
-
-    /// Releases the lock, reporting what went wrong: a compromised mkdir lock is reported (and left
-    /// to its new holder).
-    pub fn release(mut self) -> Result<(), LockError> {
-        self.release_inner()
-    }
-
-    fn release_inner(&mut self) -> Result<(), LockError> {
-        let Some(held) = self.held.take() else { return Ok(()) };
-        let io_error =
-            |source| LockError::Io { path: self.path.clone(), lock_path: self.lock_path.clone(), source };
-        match held {
-            Held::Flock(held) => held.release().map_err(io_error),
-            Held::Mkdir(held) => held.release().map_err(|err| match err {
-                mkdir::ReleaseError::Compromised(reason) => {
-                    LockError::Compromised { path: self.path.clone(), reason }
-                }
-                mkdir::ReleaseError::Io(source) => io_error(source),
-            }),
-        }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = self.release_inner();
-    }
 }
