@@ -118,3 +118,23 @@ fn shared_locks_are_refused_by_the_mkdir_protocol() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(json_error(&output)["code"], "EUSAGE");
 }
+
+#[test]
+fn a_mkdir_lock_taken_over_while_held_is_reported_and_nothing_is_written() {
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join(".stet")).unwrap();
+    std::fs::write(dir.path().join(".stet/config.toml"), "[lock]\nprotocol = \"mkdir\"\n").unwrap();
+    std::fs::write(dir.path().join("f"), "original\n").unwrap();
+    // The command does what a proper-lockfile peer does when it wrongly judges the lock stale.
+    let takeover = "cat >/dev/null; rmdir f.lock && mkdir f.lock; echo changed";
+    let output = run(stet(dir.path()).args(["--json", "update", "f", "--", "sh", "-c", takeover]));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(json_error(&output)["code"], "ECOMPROMISED");
+    assert_eq!(std::fs::read_to_string(dir.path().join("f")).unwrap(), "original\n", "nothing is committed");
+    assert!(dir.path().join("f.lock").is_dir(), "the new holder's lock is left alone");
+    std::fs::remove_dir(dir.path().join("f.lock")).unwrap();
+
+    let output = run(stet(dir.path()).args(["--json", "lock", "f", "--", "sh", "-c", "rmdir f.lock"]));
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(json_error(&output)["code"], "ECOMPROMISED");
+}

@@ -355,3 +355,26 @@ fn a_kept_open_lock_file_stays_while_open_and_refuses_a_second_lock_in_the_same_
     let mkdir = stet::lock::LockFile::open(&Locker::new().protocol(MKDIR), &path);
     assert!(matches!(mkdir, Err(LockError::Unsupported { .. })));
 }
+
+#[test]
+fn of_many_stet_racers_stealing_one_stale_mkdir_lock_exactly_one_wins() {
+    for round in 0..20 {
+        let dir = scratch();
+        let path = target(dir.path());
+        make_stale_lock_dir(&dir.path().join("counter.txt.lock"), Duration::from_secs(60));
+        let barrier = std::sync::Barrier::new(8);
+        let winners: Vec<_> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        // Held until the scope ends, so a second winner would overlap the first.
+                        Locker::new().protocol(MKDIR).wait(Wait::Immediately).lock(&path).ok()
+                    })
+                })
+                .collect();
+            racers.into_iter().filter_map(|racer| racer.join().unwrap()).collect()
+        });
+        assert_eq!(winners.len(), 1, "round {round}: {} racers believe they hold the lock", winners.len());
+    }
+}
