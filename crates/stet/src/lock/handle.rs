@@ -33,12 +33,7 @@ pub struct LockFileGuard<'a> {
 impl LockFile {
     /// Prepares to lock `path` with `locker`'s wait policy and owner. Creates nothing yet.
     pub fn open(locker: &Locker, path: &Path) -> Result<LockFile, LockError> {
-        let fs: &dyn Fs = &**locker.file_system();
-        let target = crate::target::resolve(fs, path).map_err(|source| LockError::Io {
-            path: path.to_path_buf(),
-            lock_path: path.to_path_buf(),
-            source,
-        })?;
+        let target = locker.resolve(path)?;
         if locker.protocol != Protocol::Flock {
             return Err(LockError::Unsupported {
                 path: target,

@@ -175,27 +175,22 @@ impl Locker {
 
     /// Takes `path`'s lock in `kind` mode.
     pub fn acquire(&self, path: &Path, kind: LockKind) -> Result<Lock, LockError> {
-        let target = crate::target::resolve(&*self.fs, path).map_err(|source| LockError::Io {
+        self.acquire_resolved(self.resolve(path)?, kind)
+    }
+
+    /// The file `path` designates, whose lock is taken.
+    pub(super) fn resolve(&self, path: &Path) -> Result<PathBuf, LockError> {
+        crate::target::resolve(&*self.fs, path).map_err(|source| LockError::Io {
             path: path.to_path_buf(),
             lock_path: path.to_path_buf(),
             source,
-        })?;
-        self.acquire_resolved(target, kind)
+        })
     }
 
     /// Takes the exclusive locks of all `paths` in one canonical order (sorted resolved paths),
     /// so that callers locking overlapping sets never deadlock. All or none.
     pub fn lock_all(&self, paths: &[&Path]) -> Result<Vec<Lock>, LockError> {
-        let mut targets = paths
-            .iter()
-            .map(|path| {
-                crate::target::resolve(&*self.fs, path).map_err(|source| LockError::Io {
-                    path: path.to_path_buf(),
-                    lock_path: path.to_path_buf(),
-                    source,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut targets = paths.iter().map(|path| self.resolve(path)).collect::<Result<Vec<_>, _>>()?;
         targets.sort();
         targets.dedup();
         let mut held = Vec::with_capacity(targets.len());
@@ -252,8 +247,9 @@ impl Locker {
             }
             if !checked_ancestor {
                 checked_ancestor = true;
+                // Only when the holder's record names that ancestor: it may have released since.
                 if let Some(pid) = registry::ancestor_holding(lock_path)
-                    && self.read_holder(lock_path).is_none_or(|holder| holder.pid == pid)
+                    && self.read_holder(lock_path).is_some_and(|holder| holder.pid == pid)
                 {
                     return Err(LockError::AlreadyHeld { path: target.to_path_buf(), pid, ancestor: true });
                 }
