@@ -248,3 +248,16 @@ fn a_dropped_staged_write_removes_its_temporary_file() {
     assert!(names(dir.path()).is_empty(), "dropping it removes the temporary file");
     assert!(!Path::new(&target).exists());
 }
+
+#[test]
+fn a_directory_fsync_failure_that_cannot_be_rolled_back_says_the_change_is_not_durable() {
+    let dir = scratch();
+    let target = dir.path().join("story.md");
+    std::fs::write(&target, OLD).unwrap();
+    let fault = Fault::FailEach(&[(Op::SyncDir, 0, libc::EIO), (Op::RenameExchange, 1, libc::EIO)]);
+    let err = Writer::new().fs(Arc::new(Faulty::new(fs::real(), fault))).write(&target, NEW).unwrap_err();
+    assert!(matches!(err, WriteError::NotDurable { .. }), "{err}");
+    assert!(err.to_string().contains("may not survive a power loss"), "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), NEW, "the new content is in place, as the error says");
+    assert_eq!(names(dir.path()), ["story.md"], "no temporary file remains");
+}

@@ -106,6 +106,15 @@ pub enum WriteError {
         /// The target.
         path: PathBuf,
     },
+    /// The new content is in place, but the directory fsync that makes the rename durable failed
+    /// and the old content could not be put back.
+    #[error("replaced {} but could not make it durable (fsync of its directory failed: {source}); the new content may not survive a power loss", path.display())]
+    NotDurable {
+        /// The target.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
     /// An I/O error at one step.
     #[error("cannot {} {}: {}{}", step.describe(), path.display(), source, hint(source))]
     Io {
@@ -122,9 +131,10 @@ impl WriteError {
     /// The file the write was for.
     pub fn path(&self) -> &Path {
         match self {
-            WriteError::Exists { path } | WriteError::IsDirectory { path } | WriteError::Io { path, .. } => {
-                path
-            }
+            WriteError::Exists { path }
+            | WriteError::IsDirectory { path }
+            | WriteError::NotDurable { path, .. }
+            | WriteError::Io { path, .. } => path,
         }
     }
 }

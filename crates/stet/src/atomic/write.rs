@@ -99,8 +99,12 @@ impl Staged {
         if self.durability == Durability::Sync
             && let Err(err) = self.fs.sync_dir(&self.dir)
         {
-            self.roll_back(&temp, exchanged);
-            return Err(WriteError::Io { path: self.target.clone(), step: Step::SyncDir, source: err });
+            let path = self.target.clone();
+            return Err(if self.roll_back(&temp, exchanged) {
+                WriteError::Io { path, step: Step::SyncDir, source: err }
+            } else {
+                WriteError::NotDurable { path, source: err }
+            });
         }
         if exchanged {
             // The temporary name now holds the old content. Not removing it is harmless: its name
@@ -141,20 +145,15 @@ impl Staged {
         Ok(false)
     }
 
-    /// Best effort after a failed directory fsync: put the old state back.
-    fn roll_back(&mut self, temp: &Path, exchanged: bool) {
+    /// After a failed directory fsync: puts the old state back; whether it could.
+    fn roll_back(&mut self, temp: &Path, exchanged: bool) -> bool {
         if exchanged {
-            if self.fs.rename_exchange(temp, &self.target).is_ok() {
-                // `temp` holds the new content again; dropping `self` removes it.
-                return;
-            }
-        } else if !self.replaces && self.fs.remove_file(&self.target).is_ok() {
-            return;
+            // Success: `temp` holds the new content again, and dropping `self` removes it.
+            // Failure: it holds the old content, which the new has replaced; dropping removes it.
+            return self.fs.rename_exchange(temp, &self.target).is_ok_and(|swapped| swapped);
         }
-        // The new content stays in place: nothing left to remove under the temporary name.
-        if !exchanged {
-            self.temp = None;
-        }
+        // A new file is undone by removing it; a plain rename over an old file cannot be undone.
+        !self.replaces && self.fs.remove_file(&self.target).is_ok()
     }
 }
 

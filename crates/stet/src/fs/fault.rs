@@ -53,6 +53,8 @@ pub enum Fault {
         /// The raw OS error it fails with (`libc::EIO`, `libc::ENOSPC`, ...).
         errno: i32,
     },
+    /// Each listed `(op, nth, errno)` fails as in [`Fault::Fail`].
+    FailEach(&'static [(Op, usize, i32)]),
     /// The process "dies" before call number `step` (counted from 0 over all calls): that call and
     /// every later one fail, so no cleanup can happen, as after `kill -9` or a power loss.
     CrashAt {
@@ -100,6 +102,10 @@ impl Faulty {
             Fault::Fail { op: target, nth: n, errno } if target == op && n == nth => {
                 Some(io::Error::from_raw_os_error(errno))
             }
+            Fault::FailEach(list) => list
+                .iter()
+                .find(|(target, n, _)| *target == op && *n == nth)
+                .map(|(_, _, errno)| io::Error::from_raw_os_error(*errno)),
             Fault::CrashAt { step: at } if step >= at => {
                 Some(io::Error::other("simulated crash: the process is gone"))
             }
