@@ -1,4 +1,5 @@
-// Benchmark worker: N locked counter increments with proper-lockfile + write-file-atomic.
+// N locked counter increments with proper-lockfile + write-file-atomic, as a Node tool sharing
+// files with stet does (used by the benchmark and by the interop tests).
 // Usage: node node-worker.js FILE N      Prints {"ops", "seconds", "waits_us": [...]}.
 'use strict';
 const fs = require('fs');
@@ -7,7 +8,11 @@ const writeFileAtomic = require('write-file-atomic');
 
 async function main() {
   const [file, count] = [process.argv[2], Number(process.argv[3])];
-  const options = { stale: 10000, retries: { retries: 5000, factor: 1.2, minTimeout: 1, maxTimeout: 20 } };
+  const options = {
+    stale: 10000,
+    retries: { retries: 5000, factor: 1.2, minTimeout: 1, maxTimeout: 20 },
+    onCompromised: (err) => { console.error(`lock compromised: ${err.message}`); process.exit(3); },
+  };
   const waits = [];
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {

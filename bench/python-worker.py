@@ -1,4 +1,5 @@
-"""Benchmark worker: N locked counter increments with filelock + temp file, fsync, os.replace.
+"""N locked counter increments with filelock + temp file, fsync, os.replace, as a Python tool
+sharing files with stet does (used by the benchmark and by the interop tests).
 
 Usage: python3 python-worker.py FILE N     Prints {"ops", "seconds", "waits_us": [...]}.
 """

@@ -7,6 +7,11 @@ use crate::support::{INCREMENT, interop_dir, names, run, scratch, stderr, stet};
 
 const ROUNDS: usize = 100;
 
+/// The Node and Python workers, shared with the benchmark.
+fn peers_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench")
+}
+
 fn race(dir: &std::path::Path, peer: impl Fn() -> Command + Sync, peers: usize, stets: usize) {
     std::thread::scope(|scope| {
         for _ in 0..peers {
@@ -37,7 +42,8 @@ fn node_proper_lockfile_and_stet_mkdir_exclude_each_other() {
     std::fs::write(&counter, "0\n").unwrap();
     let node = || {
         let mut command = Command::new("node");
-        command.arg(interop.join("node-increment.js")).arg(&counter).arg(ROUNDS.to_string());
+        command.env("NODE_PATH", interop.join("node_modules"));
+        command.arg(peers_dir().join("node-worker.js")).arg(&counter).arg(ROUNDS.to_string());
         command
     };
     race(dir.path(), node, 2, 2);
@@ -79,13 +85,19 @@ fn node_sees_a_lock_stet_holds_and_stet_sees_one_node_holds() {
 
 #[test]
 fn python_filelock_and_stet_flock_exclude_each_other() {
-    let interop = interop_dir();
+    let check = Command::new("python3")
+        .args(["-c", "import filelock, sys; sys.exit(int(filelock.__version__.split('.')[0]) < 4)"])
+        .status();
+    assert!(
+        check.is_ok_and(|status| status.success()),
+        "Python filelock >= 4 is not installed: run scripts/test, or pip install -r tests/interop/requirements.txt"
+    );
     let dir = scratch();
     let counter = dir.path().join("counter");
     std::fs::write(&counter, "0\n").unwrap();
     let python = || {
         let mut command = Command::new("python3");
-        command.arg(interop.join("python-increment.py")).arg(&counter).arg(ROUNDS.to_string());
+        command.arg(peers_dir().join("python-worker.py")).arg(&counter).arg(ROUNDS.to_string());
         command
     };
     race(dir.path(), python, 2, 2);
