@@ -5,9 +5,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The exit codes, shown under `--help`.
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 I/O error, 2 usage error, 3 conflict (EEXIST, ECOMPROMISED, ECONFLICT), \
+65 malformed input, 75 lock timeout; update and lock exit with COMMAND's status when it fails.";
+
 /// stet: safe concurrent, crash-safe changes to shared plain-text files.
 #[derive(Debug, Parser)]
-#[command(name = "stet", version, about, max_term_width = 100)]
+#[command(
+    name = "stet",
+    version,
+    about = "Safe concurrent, crash-safe changes to the plain-text files people, tools and agents share",
+    after_help = EXIT_CODES,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
