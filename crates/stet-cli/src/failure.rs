@@ -121,6 +121,12 @@ impl From<LockError> for Failure {
     }
 }
 
+impl From<std::convert::Infallible> for Failure {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl From<ConfigError> for Failure {
     fn from(err: ConfigError) -> Self {
         match &err {

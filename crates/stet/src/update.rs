@@ -4,6 +4,7 @@
 //! other; the lock is re-checked right before the commit, so a lock lost meanwhile (mkdir protocol)
 //! aborts the write instead of overwriting another holder's work.
 
+use std::convert::Infallible;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -86,7 +87,7 @@ pub fn replace(
     writer: &Writer,
     path: &Path,
     bytes: &[u8],
-) -> Result<Written, UpdateError<WriteError>> {
+) -> Result<Written, UpdateError<Infallible>> {
     let lock = locker.lock(path)?;
     let staged = writer.stage(lock.path(), bytes)?;
     lock.check()?;
