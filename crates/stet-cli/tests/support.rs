@@ -22,7 +22,8 @@ pub fn stet(dir: &Path) -> Command {
     command
 }
 
-/// Runs `command` with `input` on stdin.
+/// Runs `command` with `input` on stdin. A command that exits without reading its input (a usage error, say)
+/// closes the pipe early; that is its right, so a broken pipe here is not a failure.
 pub fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
@@ -30,7 +31,11 @@ pub fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the command starts");
-    child.stdin.take().expect("stdin is piped").write_all(input).expect("stdin accepts the input");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    match stdin.write_all(input) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => panic!("stdin refused the input: {err}"),
+        _ => drop(stdin),
+    }
     child.wait_with_output().expect("the command ends")
 }
 
