@@ -5,6 +5,7 @@
 //! - [`lock`]: lock a file against other processes ([`lock::lock`]), with the flock protocol or
 //!   the directory protocol of npm `proper-lockfile`.
 //! - [`update`]: locked read-modify-write of a whole file.
+//! - [`doc`]: format-preserving, locked edits of frontmatter and YAML, JSON and TOML files.
 //! - [`config`], [`root`]: a project's settings and where they live.
 //!
 //! Every file-system effect goes through the [`fs::Fs`] seam, which tests replace to inject
@@ -15,6 +16,7 @@
 
 pub mod atomic;
 pub mod config;
+pub mod doc;
 pub mod duration;
 pub mod fs;
 pub mod lock;

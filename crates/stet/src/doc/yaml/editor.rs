@@ -1,0 +1,338 @@
+//! One edit of YAML text, as splices that touch only the edited key's lines.
+
+use saphyr_parser::ScalarStyle;
+use serde_json::{Map, Value};
+
+use super::render::{self, Quote};
+use super::text::{Layout, Splice};
+use super::tree::{Kind, Node, scalar_text};
+use crate::doc::edit::Edit;
+use crate::doc::error::DocError;
+use crate::doc::key::{KeyPath, index};
+
+/// The (container, index) pairs a key path passes through.
+type Trail<'n> = Vec<(&'n Node, usize)>;
+
+/// Where a key path leads in the tree.
+enum Place<'n> {
+    /// To the value at `index` of `container` (a mapping entry or a list item). With `rest`
+    /// segments left over, that value is null and the rest must be created beneath it.
+    At { container: &'n Node, index: usize, rest: usize },
+    /// To a key missing from `mapping` (`None`: the document is empty); `depth` segments matched.
+    Missing { mapping: Option<&'n Node>, depth: usize },
+}
+
+pub(crate) struct Editor<'a> {
+    pub layout: Layout<'a>,
+    pub root: Option<&'a Node>,
+}
+
+impl<'a> Editor<'a> {
+    /// The splices that make `edit` (a set, unset or push).
+    pub fn splices(&self, edit: &Edit) -> Result<Vec<Splice>, DocError> {
+        match edit {
+            Edit::Set { key, value } => self.set(key, value, false),
+            Edit::Push { key, value } => self.set(key, value, true),
+            Edit::Unset { key } => self.unset(key),
+            Edit::Merge { .. } => unreachable!("merges are expanded into sets and unsets first"),
+        }
+    }
+
+    fn set(&self, key: &KeyPath, value: &Value, push: bool) -> Result<Vec<Splice>, DocError> {
+        let segments = key.segments();
+        let (trail, place) = self.locate(key)?;
+        let _ = trail;
+        match place {
+            Place::At { container, index, rest: 0 } => {
+                let old = child(container, index);
+                if push {
+                    match &old.kind {
+                        Kind::Sequence { .. } => Ok(vec![self.append_item(old, value)]),
+                        Kind::Scalar { .. } if is_null(old) => {
+                            self.replace(container, index, &Value::Array(vec![value.clone()]), true)
+                        }
+                        _ => Err(DocError::Shape { key: key.to_string(), message: "is not a list".into() }),
+                    }
+                } else {
+                    self.replace(container, index, value, false)
+                }
+            }
+            Place::At { container, index, rest } => {
+                let created = nest(&segments[segments.len() - rest..], value, push);
+                self.replace(container, index, &created, true)
+            }
+            Place::Missing { mapping, depth } => {
+                let created = nest(&segments[depth + 1..], value, push);
+                Ok(self.insert_entry(mapping, &segments[depth], &created, depth + 1 < segments.len() || push))
+            }
+        }
+    }
+
+    fn unset(&self, key: &KeyPath) -> Result<Vec<Splice>, DocError> {
+        let (trail, place) = self.locate(key)?;
+        let Place::At { container, index, rest: 0 } = place else { return Ok(Vec::new()) };
+        let count = match &container.kind {
+            Kind::Mapping { entries, .. } => entries.len(),
+            Kind::Sequence { items, .. } => items.len(),
+            _ => unreachable!("containers are collections"),
+        };
+        let is_root = self.root.is_some_and(|root| std::ptr::eq(root, container));
+        if count == 1
+            && !is_root
+            && !matches!(container.kind, Kind::Mapping { flow: true, .. } | Kind::Sequence { flow: true, .. })
+        {
+            // The last key of a nested block mapping: the mapping becomes `{}` (or `[]`).
+            let (holder, at) = trail[trail.len() - 2];
+            let empty = if matches!(container.kind, Kind::Mapping { .. }) {
+                Map::new().into()
+            } else {
+                Value::Array(Vec::new())
+            };
+            return self.replace(holder, at, &empty, false);
+        }
+        Ok(vec![self.remove(container, index)])
+    }
+
+    /// Follows `key` as far as the tree goes. The trail holds each (container, index) passed.
+    fn locate(&self, key: &KeyPath) -> Result<(Trail<'a>, Place<'a>), DocError> {
+        let mut trail = Vec::new();
+        let Some(mut current) = self.root else {
+            return Ok((trail, Place::Missing { mapping: None, depth: 0 }));
+        };
+        let segments = key.segments();
+        for (depth, segment) in segments.iter().enumerate() {
+            let found = match &current.kind {
+                Kind::Mapping { entries, .. } => {
+                    match entries.iter().position(|(name, _)| scalar_text(name) == segment) {
+                        Some(at) => at,
+                        None => return Ok((trail, Place::Missing { mapping: Some(current), depth })),
+                    }
+                }
+                Kind::Sequence { items, .. } => match index(segment).filter(|at| *at < items.len()) {
+                    Some(at) => at,
+                    None => return Err(shape(key, "names no item of the list")),
+                },
+                Kind::Scalar { .. } if is_null(current) && !trail.is_empty() => {
+                    let (container, index) = trail[trail.len() - 1];
+                    return Ok((trail, Place::At { container, index, rest: segments.len() - depth }));
+                }
+                Kind::Alias(_) => return Err(unsupported_alias(key)),
+                Kind::Scalar { .. } => return Err(shape(key, "goes through a value that is not a mapping")),
+            };
+            trail.push((current, found));
+            current = child(current, found);
+        }
+        let (container, index) = trail[trail.len() - 1];
+        Ok((trail, Place::At { container, index, rest: 0 }))
+    }
+
+    /// Replaces the value at `index` of `container`. `block` asks for block style (for mappings
+    /// and lists stet creates) where the container is in block style.
+    fn replace(
+        &self,
+        container: &Node,
+        index: usize,
+        value: &Value,
+        block: bool,
+    ) -> Result<Vec<Splice>, DocError> {
+        let old = child(container, index);
+        let layout = &self.layout;
+        let Kind::Mapping { flow: false, entries } = &container.kind else {
+            // A list item, or an entry of a flow mapping: replaced in place, on one line.
+            let (start, end) =
+                if old.is_empty_scalar() { (old.start, old.start) } else { (old.start, old.end) };
+            let separator = if old.is_empty_scalar() && start > 0 && layout.text.as_bytes()[start - 1] == b':'
+            {
+                " "
+            } else {
+                ""
+            };
+            return Ok(vec![Splice::new(
+                start,
+                end,
+                format!("{separator}{}", render::inline(value, quote_of(old))),
+            )]);
+        };
+        let key = &entries[index].0;
+        let colon = layout.colon_after(key).ok_or_else(|| explicit_key(key))?;
+        let key_line_end = layout.line_end(colon);
+        let same_kind = matches!(
+            (&old.kind, value),
+            (Kind::Mapping { flow: false, .. }, Value::Object(_))
+                | (Kind::Sequence { flow: false, .. }, Value::Array(_))
+        );
+        let wants_block = (block || same_kind) && is_nonempty_collection(value);
+        let inline_old = old.start < key_line_end && !old.is_empty_scalar() && !is_block_scalar(old);
+        if wants_block {
+            let indent =
+                if same_kind { layout.column(old.start) } else { layout.column(key.start) + layout.step };
+            let rendered = render::block(value, layout.newline, indent, layout.step);
+            if inline_old || is_block_scalar(old) {
+                return Ok(vec![Splice::new(colon, old.end, rendered)]);
+            }
+            return Ok(vec![Splice::new(key_line_end, old.end.max(key_line_end), rendered)]);
+        }
+        let rendered = render::inline(value, quote_of(old));
+        if inline_old {
+            return Ok(vec![Splice::new(old.start, old.end, rendered)]);
+        }
+        if is_block_scalar(old) {
+            return Ok(vec![Splice::new(colon, old.end, format!(" {rendered}"))]);
+        }
+        // An empty value, or a block collection below the key line: the new value goes right
+        // after the colon (before a comment on the key line), and the old lines go.
+        let mut splices = vec![Splice::insert(colon, format!(" {rendered}"))];
+        if old.end > key_line_end {
+            splices.push(Splice::new(key_line_end, old.end, ""));
+        }
+        Ok(splices)
+    }
+
+    /// Adds `name: value` at the end of `mapping` (after its last entry, before the comments
+    /// that follow it).
+    fn insert_entry(&self, mapping: Option<&Node>, name: &str, value: &Value, block: bool) -> Vec<Splice> {
+        let layout = &self.layout;
+        let name = render::string(name, Quote::Plain);
+        let Some(mapping) = mapping else {
+            let line = entry_line(layout, 0, &name, value, block);
+            let text = layout.text;
+            let splice = if text.is_empty() || text.ends_with('\n') {
+                Splice::insert(text.len(), format!("{line}{}", layout.newline))
+            } else {
+                Splice::insert(text.len(), format!("{}{line}", layout.newline))
+            };
+            return vec![splice];
+        };
+        let Kind::Mapping { flow, entries } = &mapping.kind else { unreachable!("entries go into mappings") };
+        if *flow {
+            let entry = format!("{name}: {}", render::inline(value, Quote::Plain));
+            return vec![match entries.last() {
+                Some((_, last)) => Splice::insert(last.end, format!(", {entry}")),
+                None => Splice::insert(mapping.start + 1, entry),
+            }];
+        }
+        let column = layout.column(mapping.start);
+        let (_, last) = entries.last().expect("block mappings have entries");
+        vec![layout.insert_line_after(last.end, &entry_line(layout, column, &name, value, block))]
+    }
+
+    fn append_item(&self, list: &Node, value: &Value) -> Splice {
+        let Kind::Sequence { flow, items } = &list.kind else { unreachable!("items go into lists") };
+        let item = render::inline(value, Quote::Plain);
+        if *flow {
+            return match items.last() {
+                Some(final_item) => Splice::insert(final_item.end, format!(", {item}")),
+                None => Splice::insert(list.start + 1, item),
+            };
+        }
+        let column = self.layout.column(list.start);
+        let final_item = items.last().expect("block lists have items");
+        self.layout.insert_line_after(final_item.end, &format!("{}- {item}", " ".repeat(column)))
+    }
+
+    /// Removes the entry or item at `index` of `container`, with a block entry's own comments.
+    fn remove(&self, container: &Node, index: usize) -> Splice {
+        let layout = &self.layout;
+        let (flow, starts, ends): (bool, Vec<usize>, Vec<usize>) = match &container.kind {
+            Kind::Mapping { flow, entries } => (
+                *flow,
+                entries.iter().map(|(key, _)| key.start).collect(),
+                entries.iter().map(|(_, value)| value.end).collect(),
+            ),
+            Kind::Sequence { flow, items } => (
+                *flow,
+                items.iter().map(|item| item.start).collect(),
+                items.iter().map(|item| item.end).collect(),
+            ),
+            _ => unreachable!("containers are collections"),
+        };
+        let is_list = matches!(container.kind, Kind::Sequence { .. });
+        // A block list item's line starts at its `-`.
+        let start = if is_list && !flow { layout.line_start(starts[index]) } else { starts[index] };
+        if !flow && (layout.starts_line(start) || is_list) {
+            let from = layout.attached_comments_start(layout.line_start(start), layout.column(starts[index]));
+            let from = if is_list { layout.line_start(start) } else { from };
+            return Splice::new(from, layout.next_line_start(layout.line_end(ends[index])), "");
+        }
+        if index + 1 < starts.len() {
+            Splice::new(starts[index], starts[index + 1], "")
+        } else if index > 0 {
+            Splice::new(ends[index - 1], ends[index], "")
+        } else {
+            Splice::new(starts[index], ends[index], "")
+        }
+    }
+}
+
+fn entry_line(layout: &Layout<'_>, column: usize, name: &str, value: &Value, block: bool) -> String {
+    let rendered = if block && is_nonempty_collection(value) {
+        render::block(value, layout.newline, column + layout.step, layout.step)
+    } else {
+        format!(" {}", render::inline(value, Quote::Plain))
+    };
+    format!("{}{name}:{rendered}", " ".repeat(column))
+}
+
+/// `value` under the mappings `segments` name (`[value]` for a push).
+fn nest(segments: &[String], value: &Value, push: bool) -> Value {
+    let leaf = if push { Value::Array(vec![value.clone()]) } else { value.clone() };
+    segments.iter().rev().fold(leaf, |inner, segment| {
+        let mut map = Map::new();
+        map.insert(segment.clone(), inner);
+        Value::Object(map)
+    })
+}
+
+fn child(container: &Node, index: usize) -> &Node {
+    match &container.kind {
+        Kind::Mapping { entries, .. } => &entries[index].1,
+        Kind::Sequence { items, .. } => &items[index],
+        _ => unreachable!("containers are collections"),
+    }
+}
+
+fn is_null(node: &Node) -> bool {
+    matches!(&node.kind, Kind::Scalar { text, style: ScalarStyle::Plain, tag: None }
+        if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+}
+
+fn is_block_scalar(node: &Node) -> bool {
+    matches!(&node.kind, Kind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. })
+}
+
+fn is_nonempty_collection(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => !map.is_empty(),
+        _ => false,
+    }
+}
+
+/// The quoting a replacement keeps: the old string's, where it can.
+fn quote_of(old: &Node) -> Quote {
+    match &old.kind {
+        Kind::Scalar { style: ScalarStyle::SingleQuoted, .. } => Quote::Single,
+        Kind::Scalar { style: ScalarStyle::DoubleQuoted, .. } => Quote::Double,
+        _ => Quote::Plain,
+    }
+}
+
+fn shape(key: &KeyPath, message: &str) -> DocError {
+    DocError::Shape { key: key.to_string(), message: message.into() }
+}
+
+fn unsupported_alias(key: &KeyPath) -> DocError {
+    DocError::Unsupported {
+        message: format!("{key}: the path goes through an alias (`*name`), which stet does not edit"),
+    }
+}
+
+fn explicit_key(key: &Node) -> DocError {
+    DocError::Unsupported {
+        message: format!(
+            "line {}: the key `{}` is written as an explicit `? key`, which stet does not edit",
+            key.line,
+            scalar_text(key)
+        ),
+    }
+}
