@@ -2,6 +2,7 @@
 
 mod atomic;
 mod doc;
+mod doc_props;
 mod lock;
 mod support;
 mod update;
