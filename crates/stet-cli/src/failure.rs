@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 use stet::atomic::WriteError;
 use stet::config::ConfigError;
+use stet::doc::{DocError, EditError};
 use stet::lock::{Holder, LockError};
 use stet::update::UpdateError;
 
@@ -150,5 +151,41 @@ impl<E: Into<Failure>> From<UpdateError<E>> for Failure {
             UpdateError::Edit(err) => err.into(),
             _ => Failure::new("EIO", "the update failed"),
         }
+    }
+}
+
+impl From<EditError> for Failure {
+    fn from(err: EditError) -> Self {
+        match err {
+            EditError::Conflict { path, expected, found } => Failure::new("ECONFLICT", format!(
+                "{} is at version {found}, not {expected}: it changed since it was read; nothing was written. Read it again and retry.",
+                path.display()
+            ))
+            .with_path(&path)
+            .with_extra("expected", json!(expected.to_string()))
+            .with_extra("found", json!(found.to_string())),
+            EditError::Document { path, source } => Failure::document(&path, source),
+            EditError::Lock(err) => err.into(),
+            EditError::Write(err) => err.into(),
+            EditError::Read { path, source } => Failure::io(&path, &source, "cannot read"),
+            _ => Failure::new("EIO", "the edit failed"),
+        }
+    }
+}
+
+impl Failure {
+    /// A document or edit problem in `path`: nothing was written.
+    pub fn document(path: &Path, err: DocError) -> Self {
+        let (code, line) = match &err {
+            DocError::Malformed { line, .. } => ("EMALFORMED", *line),
+            DocError::Invalid { .. } => ("EUSAGE", None),
+            _ => ("EMALFORMED", None),
+        };
+        let mut failure = Failure::new(code, format!("{}: {err}; the file was not changed", path.display()))
+            .with_path(path);
+        if let Some(line) = line {
+            failure = failure.with_extra("line", json!(line));
+        }
+        failure
     }
 }

@@ -73,6 +73,64 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<OsString>,
     },
+    /// Print a document (frontmatter, YAML, JSON or TOML) as JSON, or the value at KEY
+    Get {
+        /// The document
+        file: PathBuf,
+        /// A dotted key path (a string prints raw, anything else as JSON)
+        key: Option<String>,
+        /// The document's format, when the extension does not say: md, yaml, json or toml
+        #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+        format: Option<stet::doc::Format>,
+    },
+    /// Set keys of a document, keeping everything else byte for byte
+    Set {
+        /// The document (created if missing)
+        file: PathBuf,
+        /// KEY=VALUE: a dotted key path and a YAML flow value (done, 3, true, [a, b], {x: 1})
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        assignments: Vec<String>,
+        /// Take each VALUE literally as a string
+        #[arg(long)]
+        string: bool,
+        #[command(flatten)]
+        options: EditOptions,
+    },
+    /// Remove keys of a document, with their own comment lines
+    Unset {
+        /// The document
+        file: PathBuf,
+        /// Dotted key paths
+        #[arg(required = true, value_name = "KEY")]
+        keys: Vec<String>,
+        #[command(flatten)]
+        options: EditOptions,
+    },
+    /// Append to lists of a document, creating them if absent
+    Push {
+        /// The document (created if missing)
+        file: PathBuf,
+        /// KEY=VALUE: a dotted key path and a YAML flow value
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        assignments: Vec<String>,
+        /// Take each VALUE literally as a string
+        #[arg(long)]
+        string: bool,
+        #[command(flatten)]
+        options: EditOptions,
+    },
+    /// Apply an RFC 7396 merge patch (JSON or YAML, on stdin) to a document
+    Merge {
+        /// The document (created if missing)
+        file: PathBuf,
+        #[command(flatten)]
+        options: EditOptions,
+    },
+    /// Print the version of FILE (a digest of its bytes; `none` if it does not exist)
+    Version {
+        /// The file
+        file: PathBuf,
+    },
     /// Run COMMAND while holding FILE's lock
     Lock {
         /// The file to lock
@@ -84,6 +142,26 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<OsString>,
     },
+}
+
+/// Options of the commands that edit a document.
+#[derive(Debug, Args)]
+pub struct EditOptions {
+    /// Edit only if FILE is still at this version (as `stet version` prints; `none`: must not exist)
+    #[arg(long, value_name = "V", value_parser = parse_version)]
+    pub if_version: Option<stet::Version>,
+    /// The document's format, when the extension does not say: md, yaml, json or toml
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<stet::doc::Format>,
+}
+
+fn parse_version(text: &str) -> Result<stet::Version, String> {
+    text.parse().map_err(|err: stet::version::ParseVersionError| err.to_string())
+}
+
+fn parse_format(text: &str) -> Result<stet::doc::Format, String> {
+    stet::doc::Format::from_name(text)
+        .ok_or_else(|| format!("{text:?} is not a format: use md, yaml, json or toml"))
 }
 
 fn parse_mode(text: &str) -> Result<u32, String> {

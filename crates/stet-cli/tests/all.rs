@@ -1,6 +1,7 @@
 //! The `stet` command's integration tests: real processes racing, killed, and failing.
 
 mod config;
+mod doc;
 mod errors;
 mod interop;
 mod kill;

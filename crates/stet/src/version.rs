@@ -22,6 +22,32 @@ impl Version {
     }
 }
 
+/// The version of the file at `path` now ([`Version::MISSING`] if it does not exist).
+pub fn of_file(file_system: &dyn crate::fs::Fs, path: &std::path::Path) -> std::io::Result<Version> {
+    Ok(Version::of_optional(crate::fs::read_optional(file_system, path)?.as_deref()))
+}
+
+/// Text that is not a version: 16 hex digits, or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a version: a version is 16 hex digits (as `stet version` prints), or `none`")]
+pub struct ParseVersionError(String);
+
+impl std::str::FromStr for Version {
+    type Err = ParseVersionError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "none" {
+            return Ok(Version::MISSING);
+        }
+        if text.len() != 16 {
+            return Err(ParseVersionError(text.to_owned()));
+        }
+        u64::from_str_radix(text, 16)
+            .map(|digest| Version(Some(digest)))
+            .map_err(|_| ParseVersionError(text.to_owned()))
+    }
+}
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
@@ -41,5 +67,10 @@ mod tests {
         assert_ne!(Version::of(b"a"), Version::of(b"b"));
         assert_eq!(Version::MISSING.to_string(), "none");
         assert_eq!(Version::of(b"").to_string().len(), 16);
+        let version = Version::of(b"a");
+        assert_eq!(version.to_string().parse::<Version>(), Ok(version));
+        assert_eq!("none".parse::<Version>(), Ok(Version::MISSING));
+        assert!("12".parse::<Version>().is_err());
+        assert!("zzzzzzzzzzzzzzzz".parse::<Version>().is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! the edited values and every line outside the edited key's entry is unchanged; split and join of
 //! frontmatter give back any input byte for byte.
 
+use std::fmt::Write as _;
+
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use stet::doc::{Document, Edit, Format, KeyPath, Split};
@@ -65,21 +67,23 @@ fn entry(key: String) -> impl Strategy<Value = Entry> {
             match (&value, style) {
                 (Value::Array(items), 1) => {
                     let items: Vec<String> = items.iter().map(|item| scalar_text(item, plain)).collect();
-                    text.push_str(&format!("{key}: [{}]{beside}\n", items.join(", ")));
+                    let _ = writeln!(text, "{key}: [{}]{beside}", items.join(", "));
                 }
                 (Value::Array(items), 2) => {
-                    text.push_str(&format!("{key}:{beside}\n"));
+                    let _ = writeln!(text, "{key}:{beside}");
                     for item in items {
-                        text.push_str(&format!("  - {}\n", scalar_text(item, plain)));
+                        let _ = writeln!(text, "  - {}", scalar_text(item, plain));
                     }
                 }
                 (Value::Object(map), 3) => {
-                    text.push_str(&format!("{key}:\n"));
+                    let _ = writeln!(text, "{key}:");
                     for (name, item) in map {
-                        text.push_str(&format!("    {name}: {}{beside}\n", scalar_text(item, plain)));
+                        let _ = writeln!(text, "    {name}: {}{beside}", scalar_text(item, plain));
                     }
                 }
-                (scalar, _) => text.push_str(&format!("{key}: {}{beside}\n", scalar_text(scalar, plain))),
+                (scalar, _) => {
+                    let _ = writeln!(text, "{key}: {}{beside}", scalar_text(scalar, plain));
+                }
             }
             Entry { key: key.clone(), value, text }
         },

@@ -1,5 +1,6 @@
 //! One module a command.
 
+pub mod doc;
 pub mod lock;
 pub mod update;
 pub mod write;
