@@ -164,7 +164,7 @@ impl From<EditError> for Failure {
             .with_path(&path)
             .with_extra("expected", json!(expected.to_string()))
             .with_extra("found", json!(found.to_string())),
-            EditError::Document { path, source } => Failure::document(&path, source),
+            EditError::Document { path, source } => Failure::document(&path, &source),
             EditError::Lock(err) => err.into(),
             EditError::Write(err) => err.into(),
             EditError::Read { path, source } => Failure::io(&path, &source, "cannot read"),
@@ -175,8 +175,8 @@ impl From<EditError> for Failure {
 
 impl Failure {
     /// A document or edit problem in `path`: nothing was written.
-    pub fn document(path: &Path, err: DocError) -> Self {
-        let (code, line) = match &err {
+    pub fn document(path: &Path, err: &DocError) -> Self {
+        let (code, line) = match err {
             DocError::Malformed { line, .. } => ("EMALFORMED", *line),
             DocError::Invalid { .. } => ("EUSAGE", None),
             _ => ("EMALFORMED", None),

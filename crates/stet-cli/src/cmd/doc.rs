@@ -24,7 +24,7 @@ pub fn get(
     let value = match key {
         None => document.value(),
         Some(key) => {
-            let path = KeyPath::parse(key).map_err(|err| Failure::document(file, err))?;
+            let path = KeyPath::parse(key).map_err(|err| Failure::document(file, &err))?;
             stet::doc::lookup(document.value(), &path).ok_or_else(|| {
                 Failure::new("ENOTFOUND", format!("{} has no key `{key}`", file.display())).with_path(file)
             })?
@@ -57,7 +57,7 @@ pub fn set(
             if push { Edit::push(key, value) } else { Edit::set(key, value) }
         })
         .collect::<Result<Vec<_>, DocError>>()
-        .map_err(|err| Failure::document(file, err))?;
+        .map_err(|err| Failure::document(file, &err))?;
     edit(ctx, file, options, &edits)
 }
 
@@ -71,7 +71,7 @@ pub fn unset(
         .iter()
         .map(|key| Edit::unset(key))
         .collect::<Result<Vec<_>, DocError>>()
-        .map_err(|err| Failure::document(file, err))?;
+        .map_err(|err| Failure::document(file, &err))?;
     edit(ctx, file, options, &edits)
 }
 
