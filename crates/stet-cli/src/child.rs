@@ -82,6 +82,9 @@ pub fn run(
 /// The command's process id, for the signal handlers; 0 until it is spawned.
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
+/// A forwarded signal that arrived before the command's pid was known; 0 for none.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
 /// While the command runs, SIGTERM and SIGHUP sent to stet are passed on to it; SIGINT and SIGQUIT
 /// (which a terminal sends to the whole process group, the command included) only stop stet from
 /// dying before it. The handlers are installed before the spawn, so no signal falls in between,
@@ -96,8 +99,14 @@ impl Forwarding {
             // SAFETY: the handler only loads an atomic and calls kill(2), both async-signal-safe.
             let id = unsafe {
                 signal_hook::low_level::register(signal, move || {
+                    if !forward {
+                        return;
+                    }
+                    // Recorded first, then the pid read again: either `target` sees the pending
+                    // signal, or this sees the pid (both may: a second SIGTERM is harmless).
+                    PENDING.store(signal, Ordering::SeqCst);
                     let pid = CHILD.load(Ordering::SeqCst);
-                    if forward && pid > 0 {
+                    if pid > 0 {
                         libc::kill(pid, signal);
                     }
                 })
@@ -112,12 +121,18 @@ impl Forwarding {
     #[allow(clippy::unused_self)]
     fn target(&self, pid: u32) {
         CHILD.store(pid as i32, Ordering::SeqCst);
+        let pending = PENDING.load(Ordering::SeqCst);
+        if pending != 0 {
+            // SAFETY: kill(2) on the child we just spawned.
+            unsafe { libc::kill(pid as i32, pending) };
+        }
     }
 }
 
 impl Drop for Forwarding {
     fn drop(&mut self) {
         CHILD.store(0, Ordering::SeqCst);
+        PENDING.store(0, Ordering::SeqCst);
         for id in self.0.drain(..) {
             signal_hook::low_level::unregister(id);
         }

@@ -131,6 +131,23 @@ pub enum Command {
         /// The file
         file: PathBuf,
     },
+    /// Create the next numbered entry of DIR (specs/004-login-flow/), complete or not at all
+    New {
+        /// The directory of entries
+        dir: PathBuf,
+        /// The entry's slug (login-flow)
+        #[arg(long)]
+        slug: String,
+        /// The entry's name: {seq} or {seq:0N}, and {slug}
+        #[arg(long, default_value = stet::entry::DEFAULT_PATTERN)]
+        pattern: String,
+        /// A template file, or a directory copied whole ({{seq}}, {{slug}}, {{name}}, {{date}} filled in)
+        #[arg(long, value_name = "PATH")]
+        template: Option<PathBuf>,
+        /// KEY=VALUE set in the entry's main document (a YAML flow value)
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        assignments: Vec<String>,
+    },
     /// Run COMMAND while holding FILE's lock
     Lock {
         /// The file to lock

@@ -6,6 +6,7 @@
 //!   the directory protocol of npm `proper-lockfile`.
 //! - [`update`]: locked read-modify-write of a whole file.
 //! - [`doc`]: format-preserving, locked edits of frontmatter and YAML, JSON and TOML files.
+//! - [`entry`]: the next numbered entry of a spec or story directory, created whole.
 //! - [`config`], [`root`]: a project's settings and where they live.
 //!
 //! Every file-system effect goes through the [`fs::Fs`] seam, which tests replace to inject
@@ -18,6 +19,7 @@ pub mod atomic;
 pub mod config;
 pub mod doc;
 pub mod duration;
+pub mod entry;
 pub mod fs;
 pub mod lock;
 pub mod root;

@@ -3,6 +3,7 @@
 mod atomic;
 mod doc;
 mod doc_props;
+mod entry;
 mod lock;
 mod support;
 mod update;

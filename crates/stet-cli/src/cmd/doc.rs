@@ -47,7 +47,13 @@ pub fn set(
     options: &EditOptions,
     push: bool,
 ) -> Result<ExitCode, Failure> {
-    let edits = assignments
+    let edits = parse_assignments(assignments, string, push).map_err(|err| Failure::document(file, &err))?;
+    edit(ctx, file, options, &edits)
+}
+
+/// `KEY=VALUE` arguments as sets (or pushes).
+pub fn parse_assignments(assignments: &[String], string: bool, push: bool) -> Result<Vec<Edit>, DocError> {
+    assignments
         .iter()
         .map(|assignment| {
             let (key, text) = assignment
@@ -56,9 +62,7 @@ pub fn set(
             let value = if string { Value::String(text.to_owned()) } else { stet::doc::parse_value(text)? };
             if push { Edit::push(key, value) } else { Edit::set(key, value) }
         })
-        .collect::<Result<Vec<_>, DocError>>()
-        .map_err(|err| Failure::document(file, &err))?;
-    edit(ctx, file, options, &edits)
+        .collect()
 }
 
 pub fn unset(

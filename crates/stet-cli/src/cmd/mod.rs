@@ -2,5 +2,6 @@
 
 pub mod doc;
 pub mod lock;
+pub mod new;
 pub mod update;
 pub mod write;

@@ -25,6 +25,7 @@
 
 mod write;
 
+pub(crate) use write::temp_name;
 pub use write::{Staged, Written};
 
 use std::io;
@@ -176,6 +177,10 @@ impl Writer {
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
+    }
+    /// The durability it writes with.
+    pub fn durability_policy(&self) -> Durability {
+        self.durability
     }
     /// Sets the mode policy.
     #[must_use]

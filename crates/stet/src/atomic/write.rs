@@ -168,16 +168,9 @@ impl Drop for Staged {
 /// Creates `.NAME.stet-PID-RANDOM.tmp` exclusively in `dir`.
 fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<(PathBuf, File)> {
     let name = target.file_name().expect("a resolved path names a file").to_string_lossy();
-    let pid = std::process::id();
     let mut last_error = None;
     for _ in 0..64 {
-        let suffix = format!(".stet-{pid}-{:08x}.tmp", fastrand::u32(..));
-        let room = MAX_NAME_BYTES - 1 - suffix.len();
-        let mut stem: String = name.chars().collect();
-        while stem.len() > room {
-            stem.pop();
-        }
-        let temp = dir.join(OsString::from(format!(".{stem}{suffix}")));
+        let temp = dir.join(temp_name(&name));
         match fs.create_new(&temp, mode) {
             Ok(file) => return Ok((temp, file)),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_error = Some(err),
@@ -185,6 +178,18 @@ fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<
         }
     }
     Err(last_error.expect("the loop ran at least once"))
+}
+
+/// A fresh `.NAME.stet-PID-RANDOM.tmp` for `name`, shortened to fit the file-name limit: the
+/// name a later sweep recognises, and which tells the process that made it.
+pub(crate) fn temp_name(name: &str) -> OsString {
+    let suffix = format!(".stet-{}-{:08x}.tmp", std::process::id(), fastrand::u32(..));
+    let room = MAX_NAME_BYTES - 1 - suffix.len();
+    let mut stem: String = name.chars().collect();
+    while stem.len() > room {
+        stem.pop();
+    }
+    OsString::from(format!(".{stem}{suffix}"))
 }
 
 /// Gives the temporary file the mode (and owner) the target should have.

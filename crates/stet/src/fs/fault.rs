@@ -34,6 +34,7 @@ pub enum Op {
     RemoveFile,
     CreateDir,
     RemoveDir,
+    ListDir,
     SetMtime,
     TryLock,
     Unlock,
@@ -205,6 +206,10 @@ impl Fs for Faulty {
     fn remove_dir(&self, path: &Path) -> io::Result<()> {
         self.check(Op::RemoveDir, Some(path))?;
         self.inner.remove_dir(path)
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        self.check(Op::ListDir, Some(path))?;
+        self.inner.list_dir(path)
     }
     fn set_mtime(&self, path: &Path, time: SystemTime) -> io::Result<()> {
         self.check(Op::SetMtime, Some(path))?;

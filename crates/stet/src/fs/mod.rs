@@ -74,6 +74,8 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn create_dir(&self, path: &Path) -> io::Result<()>;
     /// rmdir.
     fn remove_dir(&self, path: &Path) -> io::Result<()>;
+    /// The names in a directory (readdir), in no particular order.
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>>;
     /// Sets a path's modification time.
     fn set_mtime(&self, path: &Path, time: SystemTime) -> io::Result<()>;
     /// Non-blocking advisory lock (flock); `Ok(false)` when another holder has it.
@@ -167,6 +169,9 @@ impl Fs for Real {
     }
     fn remove_dir(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_dir(path)
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        std::fs::read_dir(path)?.map(|entry| entry.map(|entry| entry.file_name())).collect()
     }
     fn set_mtime(&self, path: &Path, time: SystemTime) -> io::Result<()> {
         sys::set_mtime(path, time)

@@ -74,3 +74,8 @@ pub(crate) fn is_read_only_fs(_err: &io::Error) -> bool {
 pub(crate) fn is_no_space(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::StorageFull
 }
+
+/// Today's date, `YYYY-MM-DD` (UTC: no time zone database is consulted here).
+pub(crate) fn local_date() -> String {
+    super::utc_date(std::time::SystemTime::now())
+}

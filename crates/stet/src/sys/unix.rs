@@ -136,3 +136,16 @@ pub(crate) fn is_read_only_fs(err: &io::Error) -> bool {
 pub(crate) fn is_no_space(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
 }
+
+/// Today's date in the local time zone, `YYYY-MM-DD`.
+pub(crate) fn local_date() -> String {
+    // SAFETY: time(NULL) only reads the clock; localtime_r writes into the struct we own.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut parts: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&raw const now, &raw mut parts).is_null() {
+            return super::utc_date(std::time::SystemTime::now());
+        }
+        format!("{:04}-{:02}-{:02}", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday)
+    }
+}
