@@ -98,10 +98,14 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
         }
         other => return Err(io::Error::other(format!("unknown worker kind {other}"))),
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let waits_us: Vec<f64> = waits.iter().map(|wait| wait.as_secs_f64() * 1e6).collect();
-    println!("{}", serde_json::json!({ "ops": ops, "seconds": seconds, "waits_us": waits_us }));
+    print_stats(ops, started.elapsed(), &waits);
     Ok(())
+}
+
+/// What a worker prints: `{"ops", "seconds", "waits_us"}`.
+pub fn print_stats(ops: usize, elapsed: std::time::Duration, waits: &[std::time::Duration]) {
+    let waits_us: Vec<f64> = waits.iter().map(|wait| wait.as_secs_f64() * 1e6).collect();
+    println!("{}", serde_json::json!({ "ops": ops, "seconds": elapsed.as_secs_f64(), "waits_us": waits_us }));
 }
 
 /// `once FILE [HELPER...]`: one floor increment, for the floor that starts a process per

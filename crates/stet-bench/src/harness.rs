@@ -8,31 +8,45 @@ use std::time::{Duration, Instant};
 
 use stet::lock::{Locker, Protocol};
 
+use crate::doc_suite::{doc_suites, formatting};
 use crate::report::{self, Row, Sample};
 
 /// How a contestant runs: one long-lived process doing N operations, or a process per operation.
 #[derive(Clone, Copy)]
-enum Shape {
+pub(crate) enum Shape {
     Loop,
     ProcessPerOp,
 }
 
 /// Builds the command for one process, given the counter file and the operations it does.
-type CommandFor = Box<dyn Fn(&Path, usize) -> Command + Sync>;
+pub(crate) type CommandFor = Box<dyn Fn(&Path, usize) -> Command + Sync>;
 
-struct Contestant {
-    name: &'static str,
-    shape: Shape,
+pub(crate) struct Contestant {
+    pub name: &'static str,
+    pub shape: Shape,
     /// Operations per process with 1 process and with 4.
-    ops: [usize; 2],
-    command: CommandFor,
+    pub ops: [usize; 2],
+    pub command: CommandFor,
+    /// Whether its operations are increments, so that lost updates can be counted.
+    pub increments: bool,
 }
 
-struct Tools {
-    bench: PathBuf,
-    stet: PathBuf,
-    node_modules: PathBuf,
-    scripts: PathBuf,
+/// One table: contestants doing the same operation on the same starting file.
+pub(crate) struct Suite {
+    pub title: String,
+    /// The file's extension and starting content.
+    pub extension: &'static str,
+    pub initial: String,
+    /// The counter in the file's content.
+    pub count: fn(&str) -> Option<u64>,
+    pub contestants: Vec<Contestant>,
+}
+
+pub(crate) struct Tools {
+    pub bench: PathBuf,
+    pub stet: PathBuf,
+    pub node_modules: PathBuf,
+    pub scripts: PathBuf,
 }
 
 impl Tools {
@@ -56,7 +70,7 @@ impl Tools {
 }
 
 /// `program` with `before`, then the counter file, then the count when `with_count`, then `after`.
-fn invoke(program: &Path, before: &[&OsStr], with_count: bool, after: &[&OsStr]) -> CommandFor {
+pub(crate) fn invoke(program: &Path, before: &[&OsStr], with_count: bool, after: &[&OsStr]) -> CommandFor {
     let program = program.to_path_buf();
     let before: Vec<OsString> = before.iter().map(|arg| arg.to_os_string()).collect();
     let after: Vec<OsString> = after.iter().map(|arg| arg.to_os_string()).collect();
@@ -71,7 +85,17 @@ fn invoke(program: &Path, before: &[&OsStr], with_count: bool, after: &[&OsStr])
     })
 }
 
-fn contestants(tools: &Tools, scale: usize) -> Vec<Contestant> {
+fn counter_suite(tools: &Tools, scale: usize) -> Suite {
+    Suite {
+        title: "Locked, durable counter increment on one file".into(),
+        extension: "txt",
+        initial: "0\n".into(),
+        count: |text| text.trim().parse().ok(),
+        contestants: counter_contestants(tools, scale),
+    }
+}
+
+fn counter_contestants(tools: &Tools, scale: usize) -> Vec<Contestant> {
     let bench = tools.bench.as_path();
     let node = |script: &str| {
         let script = tools.scripts.join(script);
@@ -89,9 +113,15 @@ fn contestants(tools: &Tools, scale: usize) -> Vec<Contestant> {
         shape: Shape::Loop,
         ops: ops.map(|n| n / scale),
         command,
+        increments: true,
     };
-    let per_op =
-        |name, ops: [usize; 2], command| Contestant { name, shape: Shape::ProcessPerOp, ops, command };
+    let per_op = |name, ops: [usize; 2], command| Contestant {
+        name,
+        shape: Shape::ProcessPerOp,
+        ops,
+        command,
+        increments: true,
+    };
     let [worker, once, incr] = [OsStr::new("worker"), OsStr::new("once"), OsStr::new("incr")];
     vec![
         looped(
@@ -146,33 +176,64 @@ pub fn run(options: &[&str]) -> io::Result<()> {
         .position(|option| *option == "--runs")
         .and_then(|at| options.get(at + 1)?.parse().ok())
         .unwrap_or(if quick { 1 } else { 3 });
+    let only = options.iter().position(|option| *option == "--only").and_then(|at| options.get(at + 1).copied());
     let tools = Tools::find()?;
     let dir = std::env::temp_dir().join(format!("stet-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let contestants = contestants(&tools, if quick { 4 } else { 1 });
-    let mut rows: Vec<Row> =
-        contestants.iter().map(|c| Row::new(c.name, matches!(c.shape, Shape::ProcessPerOp))).collect();
+    let scale = if quick { 4 } else { 1 };
+    let mut suites = Vec::new();
+    if only.is_none_or(|only| only == "counter") {
+        suites.push(counter_suite(&tools, scale));
+    }
+    if only.is_none_or(|only| only == "doc") {
+        suites.extend(doc_suites(&tools, scale));
+    }
+    let mut out = String::new();
+    for suite in &suites {
+        let rows = run_suite(suite, runs, &dir)?;
+        out.push_str(&report::render(&suite.title, &rows, runs));
+    }
+    if only.is_none_or(|only| only == "counter") {
+        out.push_str(&report::locks(&uncontended(&dir)?));
+    }
+    if only.is_none_or(|only| only == "doc") {
+        out.push_str(&formatting(&tools, &dir)?);
+    }
+    std::fs::remove_dir_all(&dir)?;
+    print!("{out}");
+    Ok(())
+}
+
+fn run_suite(suite: &Suite, runs: usize, dir: &Path) -> io::Result<Vec<Row>> {
+    let mut rows: Vec<Row> = suite
+        .contestants
+        .iter()
+        .map(|c| Row::new(c.name, matches!(c.shape, Shape::ProcessPerOp)))
+        .collect();
     for run in 0..runs {
-        for (index, (contestant, row)) in contestants.iter().zip(&mut rows).enumerate() {
+        for (index, (contestant, row)) in suite.contestants.iter().zip(&mut rows).enumerate() {
             for (slot, processes) in [1usize, 4].into_iter().enumerate() {
-                let file = dir.join(format!("counter-{run}-{slot}-{index}.txt"));
-                std::fs::write(&file, "0\n")?;
-                let sample = measure(contestant, &file, processes, contestant.ops[slot])?;
+                let file = dir.join(format!("file-{run}-{slot}-{index}.{}", suite.extension));
+                std::fs::write(&file, &suite.initial)?;
+                let sample = measure(contestant, &file, processes, contestant.ops[slot], suite.count)?;
                 eprintln!(
-                    "run {run}: {} x{processes}: {:.0} ops/s, lost {}",
-                    contestant.name, sample.ops_per_second, sample.lost
+                    "{}, run {run}: {} x{processes}: {:.0} ops/s, lost {:?}",
+                    suite.title, contestant.name, sample.ops_per_second, sample.lost
                 );
                 row.samples[slot].push(sample);
             }
         }
     }
-    let locks = uncontended(&dir)?;
-    std::fs::remove_dir_all(&dir)?;
-    print!("{}", report::render(&rows, &locks, runs));
-    Ok(())
+    Ok(rows)
 }
 
-fn measure(contestant: &Contestant, file: &Path, processes: usize, ops: usize) -> io::Result<Sample> {
+fn measure(
+    contestant: &Contestant,
+    file: &Path,
+    processes: usize,
+    ops: usize,
+    count: fn(&str) -> Option<u64>,
+) -> io::Result<Sample> {
     let started = Instant::now();
     let (seconds, waits) = match contestant.shape {
         Shape::Loop => {
@@ -219,8 +280,9 @@ fn measure(contestant: &Contestant, file: &Path, processes: usize, ops: usize) -
         }
     };
     let total = processes * ops;
-    let count: usize = std::fs::read_to_string(file)?.trim().parse().unwrap_or(0);
-    Ok(Sample { ops_per_second: total as f64 / seconds, lost: total.saturating_sub(count), waits })
+    let found = count(&std::fs::read_to_string(file)?).unwrap_or(0) as usize;
+    let lost = contestant.increments.then(|| total.saturating_sub(found));
+    Ok(Sample { ops_per_second: total as f64 / seconds, lost, waits })
 }
 
 /// Median microseconds of an uncontended acquire + release, for stet's protocols and bare flock.

@@ -5,11 +5,14 @@
 //! updates and fairness.
 //!
 //! Usage: `stet-bench [--quick] [--runs N]` (the table goes to stdout).
-//! Internal subcommands: `worker floor|lib|lib-kept FILE N`, `once FILE [HELPER...]`, `incr`.
+//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib FILE N`,
+//! `once FILE [HELPER...]`, `incr`, `doc-once FILE VALUE`.
 
 // Statistics over operation counts: f64 precision is ample.
 #![allow(clippy::cast_precision_loss)]
 
+mod doc;
+mod doc_suite;
 mod floor;
 mod harness;
 mod report;
@@ -21,9 +24,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match words.as_slice() {
+        ["worker", kind, file, ops] if kind.starts_with("doc-") => {
+            doc::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
+        }
         ["worker", kind, file, ops] => {
             floor::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
         }
+        ["doc-once", file, value] => doc::set_once(Path::new(file), value),
         ["once", file, helper @ ..] => floor::increment_once(
             Path::new(file),
             &helper.iter().map(|word| (*word).to_owned()).collect::<Vec<_>>(),

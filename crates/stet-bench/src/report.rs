@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 pub struct Sample {
     pub ops_per_second: f64,
-    pub lost: usize,
+    /// Lost updates; `None` where the operation is not an increment and cannot be checked.
+    pub lost: Option<usize>,
     /// Lock waits in µs, one list per process (empty where not measured).
     pub waits: Vec<Vec<f64>>,
 }
@@ -27,8 +28,9 @@ impl Row {
         rates[rates.len() / 2]
     }
 
-    fn lost(&self) -> usize {
-        self.samples.iter().flatten().map(|sample| sample.lost).sum()
+    fn lost(&self) -> String {
+        let checked: Vec<usize> = self.samples.iter().flatten().filter_map(|sample| sample.lost).collect();
+        if checked.is_empty() { "-".into() } else { checked.iter().sum::<usize>().to_string() }
     }
 
     /// With 4 processes: the worst process's mean lock wait over the mean of all waits (1 is
@@ -54,17 +56,21 @@ impl Row {
 /// The floor a row is compared with: the in-process floor, the per-process floor, or for stet's
 /// CLI (which runs a helper per operation) the per-process floor that runs the same helper.
 fn floor_for<'a>(rows: &'a [Row], row: &Row) -> &'a Row {
-    let wanted = if row.name.starts_with("stet CLI") { "floor running the same helper" } else { "floor" };
-    rows.iter()
-        .find(|candidate| candidate.per_process == row.per_process && candidate.name.starts_with(wanted))
-        .expect("each kind has a floor")
+    let helper_floor = row.name.starts_with("stet CLI")
+        .then(|| rows.iter().find(|candidate| candidate.name.starts_with("floor running the same helper")))
+        .flatten();
+    helper_floor.unwrap_or_else(|| {
+        rows.iter()
+            .find(|candidate| candidate.per_process == row.per_process && candidate.name.starts_with("floor"))
+            .expect("each kind has a floor")
+    })
 }
 
-pub fn render(rows: &[Row], locks: &[(&str, f64)], runs: usize) -> String {
+pub fn render(title: &str, rows: &[Row], runs: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Locked, durable counter increment on one file; ops/s is the median of {runs} run(s); x floor is the ratio to the floor of the same kind.\n"
+        "{title}; ops/s is the median of {runs} run(s); x floor is the ratio to the floor of the same kind.\n"
     );
     let _ = writeln!(
         out,
@@ -84,9 +90,15 @@ pub fn render(rows: &[Row], locks: &[(&str, f64)], runs: usize) -> String {
             row.lost()
         );
     }
-    let _ = writeln!(out, "\nUncontended lock acquire + release (median of 5000):\n");
+    out.push('\n');
+    out
+}
+
+pub fn locks(locks: &[(&str, f64)]) -> String {
+    let mut out = String::from("Uncontended lock acquire + release (median of 5000):\n\n");
     for (name, micros) in locks {
         let _ = writeln!(out, "- {name}: {micros:.1} µs");
     }
+    out.push('\n');
     out
 }

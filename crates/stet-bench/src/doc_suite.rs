@@ -1,0 +1,141 @@
+//! The document tables: a locked frontmatter edit of a 1.5 KB story and of one with a 1 MB body,
+//! and what each peer does to the story's formatting.
+
+use std::ffi::OsStr;
+use std::io;
+use std::path::Path;
+use std::process::Command;
+
+use crate::doc::{STORY, big_story, counter};
+use crate::harness::{CommandFor, Contestant, Shape, Suite, Tools, invoke};
+
+pub(crate) fn doc_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
+    let small = Suite {
+        title: "Locked, durable frontmatter edit of a 1.5 KB story (in a loop: increment `counter`; a process per operation: set it)".into(),
+        extension: "md",
+        initial: STORY.into(),
+        count: counter,
+        contestants: contestants(tools, scale, 1, true),
+    };
+    let big = Suite {
+        title: "The same edit of a story with a 1 MB body (in a loop: increment `counter`)".into(),
+        extension: "md",
+        initial: big_story(),
+        count: counter,
+        contestants: contestants(tools, scale, 10, false),
+    };
+    vec![small, big]
+}
+
+fn contestants(tools: &Tools, scale: usize, fewer: usize, per_process: bool) -> Vec<Contestant> {
+    let bench = tools.bench.as_path();
+    let worker = |kind: &str| invoke(bench, &[OsStr::new("worker"), OsStr::new(kind)], true, &[]);
+    let node_script = tools.scripts.join("node-doc-worker.js");
+    let python_script = tools.scripts.join("python-doc-worker.py");
+    let modules = tools.node_modules.clone();
+    let node_loop = invoke(Path::new("node"), &[node_script.as_os_str()], true, &[]);
+    let node: CommandFor = Box::new(move |file, ops| {
+        let mut command = node_loop(file, ops);
+        command.env("NODE_PATH", &modules);
+        command
+    });
+    let python = invoke(Path::new("python3"), &[python_script.as_os_str()], true, &[]);
+    let looped = |name, ops: [usize; 2], command| Contestant {
+        name,
+        shape: Shape::Loop,
+        ops: ops.map(|n| (n / scale / fewer).max(4)),
+        command,
+        increments: true,
+    };
+    let mut contestants = vec![
+        looped("floor: bare syscalls (flock, read, replace the digits, temp, fsync, rename, fsync dir)", [2000, 500], worker("doc-floor")),
+        looped("stet library (`stet::doc::edit_value`)", [2000, 500], worker("doc-lib")),
+        looped("Node: proper-lockfile + gray-matter + write-file-atomic", [600, 150], node),
+        looped("Python: filelock + python-frontmatter + os.replace", [1200, 300], python),
+    ];
+    if per_process {
+        contestants.extend(per_op_contestants(tools, scale));
+    }
+    contestants
+}
+
+/// Each process sets `counter` to a fresh random value: an edit that always changes the file.
+fn per_op_contestants(tools: &Tools, scale: usize) -> Vec<Contestant> {
+    let per_op = |name, ops: [usize; 2], command| Contestant {
+        name,
+        shape: Shape::ProcessPerOp,
+        ops: ops.map(|n| (n / scale).max(2)),
+        command,
+        increments: false,
+    };
+    let bench = tools.bench.clone();
+    let stet = tools.stet.clone();
+    let (node_script, python_script) = (tools.scripts.join("node-doc-worker.js"), tools.scripts.join("python-doc-worker.py"));
+    let modules = tools.node_modules.clone();
+    let value = || fastrand::u32(..).to_string();
+    vec![
+        per_op("floor, a process per operation", [400, 100], Box::new(move |file: &Path, _| {
+            let mut command = Command::new(&bench);
+            command.arg("doc-once").arg(file).arg(value());
+            command
+        })),
+        per_op("stet CLI per operation (`stet set F counter=N`)", [400, 100], Box::new(move |file: &Path, _| {
+            let mut command = Command::new(&stet);
+            command.args(["--timeout", "inf", "set"]).arg(file).arg(format!("counter={}", value()));
+            command
+        })),
+        per_op("Node, a process per operation", [16, 4], Box::new(move |file: &Path, _| {
+            let mut command = Command::new("node");
+            command.arg(&node_script).arg(file).args(["--set", "counter", &value()]).env("NODE_PATH", &modules);
+            command
+        })),
+        per_op("Python, a process per operation", [16, 4], Box::new(move |file: &Path, _| {
+            let mut command = Command::new("python3");
+            command.arg(&python_script).arg(file).args(["--set", "counter", &value()]);
+            command
+        })),
+    ]
+}
+
+/// What each tool does to the story when it sets `status: done`: the lines it changed, and the
+/// diff.
+pub(crate) fn formatting(tools: &Tools, dir: &Path) -> io::Result<String> {
+    let original = dir.join("original.md");
+    std::fs::write(&original, STORY)?;
+    let mut out = String::from("Formatting kept by one edit (`status: done`) of the 1.5 KB story:\n\n");
+    let mut diffs = String::new();
+    let edits: [(&str, Command); 3] = [
+        ("stet", {
+            let mut command = Command::new(&tools.stet);
+            command.args(["set", "story.md", "status=done"]);
+            command
+        }),
+        ("Node gray-matter", {
+            let mut command = Command::new("node");
+            command.arg(tools.scripts.join("node-doc-worker.js")).args(["story.md", "--set", "status", "done"]);
+            command.env("NODE_PATH", &tools.node_modules);
+            command
+        }),
+        ("Python python-frontmatter", {
+            let mut command = Command::new("python3");
+            command.arg(tools.scripts.join("python-doc-worker.py")).args(["story.md", "--set", "status", "done"]);
+            command
+        }),
+    ];
+    for (index, (name, mut command)) in edits.into_iter().enumerate() {
+        let work = dir.join(format!("format-{index}"));
+        std::fs::create_dir_all(&work)?;
+        std::fs::write(work.join("story.md"), STORY)?;
+        let status = command.current_dir(&work).stdout(std::process::Stdio::null()).status()?;
+        if !status.success() {
+            return Err(io::Error::other(format!("{name} failed to edit the story")));
+        }
+        let diff = Command::new("diff").arg("-u").arg(&original).arg(work.join("story.md")).output()?;
+        let diff = String::from_utf8_lossy(&diff.stdout).into_owned();
+        let changed = diff.lines().filter(|line| (line.starts_with('-') || line.starts_with('+')) && !line.starts_with("---") && !line.starts_with("+++")).count();
+        out.push_str(&format!("- {name}: {changed} changed lines (removed + added)\n"));
+        diffs.push_str(&format!("\n{name}:\n\n```diff\n{}```\n", diff.lines().skip(2).map(|line| format!("{line}\n")).collect::<String>()));
+    }
+    out.push_str(&diffs);
+    Ok(out)
+}
