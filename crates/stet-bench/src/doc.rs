@@ -1,9 +1,7 @@
 //! The document workers: a locked, durable edit of one frontmatter key, by the bare-syscall floor
 //! and by `stet::doc`, and the story files they edit.
 
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,6 +9,8 @@ use serde_json::Value;
 use stet::atomic::Writer;
 use stet::doc::Format;
 use stet::lock::{Locker, Wait};
+
+use crate::floor::Floor;
 
 /// A story file of about 1.5 KB, as spec and story tools keep them, with a `counter` key.
 pub const STORY: &str = "---
@@ -71,43 +71,18 @@ pub fn counter(text: &str) -> Option<u64> {
     text[start..end].trim().parse().ok()
 }
 
-/// The floor of a frontmatter edit: flock on a kept lock file, read, replace the counter's digits
-/// in the text (no parsing at all), temp write, fsync, rename, fsync dir, unlock.
-struct Floor {
-    lock: File,
-    dir: File,
-    serial: u64,
-}
-
-impl Floor {
-    fn open(path: &Path) -> io::Result<Floor> {
-        let lock = File::options().read(true).write(true).create(true).truncate(false).open(format!("{}.lock", path.display()))?;
-        let dir = File::open(path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
-        Ok(Floor { lock, dir, serial: 0 })
-    }
-
-    /// Sets the counter to `value` (or to one more, when `None`); returns the lock wait.
-    fn edit(&mut self, path: &Path, value: Option<u64>) -> io::Result<Duration> {
-        let asked = Instant::now();
-        self.lock.lock()?;
-        let waited = asked.elapsed();
-        let mut text = String::new();
-        File::open(path)?.read_to_string(&mut text)?;
-        let start = text.find("\ncounter: ").ok_or_else(|| io::Error::other("no counter"))? + "\ncounter: ".len();
+/// The floor of a frontmatter edit: the floor's locked durable replace, where the edit replaces
+/// the counter's digits in the text (no parsing at all); `None` increments.
+fn floor_edit(floor: &mut Floor, path: &Path, value: Option<u64>) -> io::Result<Duration> {
+    floor.edit(path, |bytes| {
+        let mut text = String::from_utf8(bytes).map_err(io::Error::other)?;
+        let start =
+            text.find("\ncounter: ").ok_or_else(|| io::Error::other("no counter"))? + "\ncounter: ".len();
         let end = start + text[start..].find('\n').ok_or_else(|| io::Error::other("no counter"))?;
         let next = value.unwrap_or_else(|| text[start..end].parse::<u64>().unwrap_or(0) + 1);
         text.replace_range(start..end, &next.to_string());
-        self.serial += 1;
-        let temp = format!("{}.floor-{}-{}", path.display(), std::process::id(), self.serial);
-        let mut file = File::options().write(true).create_new(true).mode(0o644).open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temp, path)?;
-        self.dir.sync_all()?;
-        self.lock.unlock()?;
-        Ok(waited)
-    }
+        Ok(text.into_bytes())
+    })
 }
 
 /// `worker doc-floor|doc-lib FILE N`: N increments of the counter; prints the worker stats.
@@ -118,7 +93,7 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
         "doc-floor" => {
             let mut floor = Floor::open(path)?;
             for _ in 0..ops {
-                waits.push(floor.edit(path, None)?);
+                waits.push(floor_edit(&mut floor, path, None)?);
             }
         }
         "doc-lib" => {
@@ -142,5 +117,5 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
 /// `doc-once FILE VALUE`: one floor edit setting the counter, for the per-process floor.
 pub fn set_once(path: &Path, value: &str) -> io::Result<()> {
     let value = value.parse().map_err(io::Error::other)?;
-    Floor::open(path)?.edit(path, Some(value)).map(drop)
+    floor_edit(&mut Floor::open(path)?, path, Some(value)).map(drop)
 }

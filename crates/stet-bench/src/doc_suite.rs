@@ -2,6 +2,7 @@
 //! and what each peer does to the story's formatting.
 
 use std::ffi::OsStr;
+use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 use std::process::Command;
@@ -48,7 +49,11 @@ fn contestants(tools: &Tools, scale: usize, fewer: usize, per_process: bool) -> 
         increments: true,
     };
     let mut contestants = vec![
-        looped("floor: bare syscalls (flock, read, replace the digits, temp, fsync, rename, fsync dir)", [2000, 500], worker("doc-floor")),
+        looped(
+            "floor: bare syscalls (flock, read, replace the digits, temp, fsync, rename, fsync dir)",
+            [2000, 500],
+            worker("doc-floor"),
+        ),
         looped("stet library (`stet::doc::edit_value`)", [2000, 500], worker("doc-lib")),
         looped("Node: proper-lockfile + gray-matter + write-file-atomic", [600, 150], node),
         looped("Python: filelock + python-frontmatter + os.replace", [1200, 300], python),
@@ -70,30 +75,51 @@ fn per_op_contestants(tools: &Tools, scale: usize) -> Vec<Contestant> {
     };
     let bench = tools.bench.clone();
     let stet = tools.stet.clone();
-    let (node_script, python_script) = (tools.scripts.join("node-doc-worker.js"), tools.scripts.join("python-doc-worker.py"));
+    let (node_script, python_script) =
+        (tools.scripts.join("node-doc-worker.js"), tools.scripts.join("python-doc-worker.py"));
     let modules = tools.node_modules.clone();
     let value = || fastrand::u32(..).to_string();
     vec![
-        per_op("floor, a process per operation", [400, 100], Box::new(move |file: &Path, _| {
-            let mut command = Command::new(&bench);
-            command.arg("doc-once").arg(file).arg(value());
-            command
-        })),
-        per_op("stet CLI per operation (`stet set F counter=N`)", [400, 100], Box::new(move |file: &Path, _| {
-            let mut command = Command::new(&stet);
-            command.args(["--timeout", "inf", "set"]).arg(file).arg(format!("counter={}", value()));
-            command
-        })),
-        per_op("Node, a process per operation", [16, 4], Box::new(move |file: &Path, _| {
-            let mut command = Command::new("node");
-            command.arg(&node_script).arg(file).args(["--set", "counter", &value()]).env("NODE_PATH", &modules);
-            command
-        })),
-        per_op("Python, a process per operation", [16, 4], Box::new(move |file: &Path, _| {
-            let mut command = Command::new("python3");
-            command.arg(&python_script).arg(file).args(["--set", "counter", &value()]);
-            command
-        })),
+        per_op(
+            "floor, a process per operation",
+            [400, 100],
+            Box::new(move |file: &Path, _| {
+                let mut command = Command::new(&bench);
+                command.arg("doc-once").arg(file).arg(value());
+                command
+            }),
+        ),
+        per_op(
+            "stet CLI per operation (`stet set F counter=N`)",
+            [400, 100],
+            Box::new(move |file: &Path, _| {
+                let mut command = Command::new(&stet);
+                command.args(["--timeout", "inf", "set"]).arg(file).arg(format!("counter={}", value()));
+                command
+            }),
+        ),
+        per_op(
+            "Node, a process per operation",
+            [16, 4],
+            Box::new(move |file: &Path, _| {
+                let mut command = Command::new("node");
+                command
+                    .arg(&node_script)
+                    .arg(file)
+                    .args(["--set", "counter", &value()])
+                    .env("NODE_PATH", &modules);
+                command
+            }),
+        ),
+        per_op(
+            "Python, a process per operation",
+            [16, 4],
+            Box::new(move |file: &Path, _| {
+                let mut command = Command::new("python3");
+                command.arg(&python_script).arg(file).args(["--set", "counter", &value()]);
+                command
+            }),
+        ),
     ]
 }
 
@@ -112,13 +138,17 @@ pub(crate) fn formatting(tools: &Tools, dir: &Path) -> io::Result<String> {
         }),
         ("Node gray-matter", {
             let mut command = Command::new("node");
-            command.arg(tools.scripts.join("node-doc-worker.js")).args(["story.md", "--set", "status", "done"]);
+            command
+                .arg(tools.scripts.join("node-doc-worker.js"))
+                .args(["story.md", "--set", "status", "done"]);
             command.env("NODE_PATH", &tools.node_modules);
             command
         }),
         ("Python python-frontmatter", {
             let mut command = Command::new("python3");
-            command.arg(tools.scripts.join("python-doc-worker.py")).args(["story.md", "--set", "status", "done"]);
+            command
+                .arg(tools.scripts.join("python-doc-worker.py"))
+                .args(["story.md", "--set", "status", "done"]);
             command
         }),
     ];
@@ -132,9 +162,20 @@ pub(crate) fn formatting(tools: &Tools, dir: &Path) -> io::Result<String> {
         }
         let diff = Command::new("diff").arg("-u").arg(&original).arg(work.join("story.md")).output()?;
         let diff = String::from_utf8_lossy(&diff.stdout).into_owned();
-        let changed = diff.lines().filter(|line| (line.starts_with('-') || line.starts_with('+')) && !line.starts_with("---") && !line.starts_with("+++")).count();
-        out.push_str(&format!("- {name}: {changed} changed lines (removed + added)\n"));
-        diffs.push_str(&format!("\n{name}:\n\n```diff\n{}```\n", diff.lines().skip(2).map(|line| format!("{line}\n")).collect::<String>()));
+        let changed = diff
+            .lines()
+            .filter(|line| {
+                (line.starts_with('-') || line.starts_with('+'))
+                    && !line.starts_with("---")
+                    && !line.starts_with("+++")
+            })
+            .count();
+        let _ = writeln!(out, "- {name}: {changed} changed lines (removed + added)");
+        let _ = write!(diffs, "\n{name}:\n\n```diff\n");
+        for line in diff.lines().skip(2) {
+            let _ = writeln!(diffs, "{line}");
+        }
+        diffs.push_str("```\n");
     }
     out.push_str(&diffs);
     Ok(out)

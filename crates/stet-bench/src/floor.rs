@@ -14,14 +14,14 @@ fn parse_counter(bytes: &[u8]) -> u64 {
 }
 
 /// The floor: a lock file kept open, flock, read, temp write, fsync, rename, fsync dir, unlock.
-struct Floor {
+pub struct Floor {
     lock: File,
     dir: File,
     temp_serial: u64,
 }
 
 impl Floor {
-    fn open(path: &Path) -> io::Result<Floor> {
+    pub fn open(path: &Path) -> io::Result<Floor> {
         let lock_path = format!("{}.lock", path.display());
         let lock = File::options().read(true).write(true).create(true).truncate(false).open(lock_path)?;
         let dir =
@@ -29,18 +29,19 @@ impl Floor {
         Ok(Floor { lock, dir, temp_serial: 0 })
     }
 
-    /// Returns the time spent waiting for the lock. With `helper`, the new content is what that
-    /// command prints when given the old content, as `stet update` does.
-    fn increment(&mut self, path: &Path, helper: Option<&[String]>) -> io::Result<std::time::Duration> {
+    /// Under the lock, replaces `path`'s content with what `edit` makes of it; returns the time
+    /// spent waiting for the lock.
+    pub fn edit(
+        &mut self,
+        path: &Path,
+        edit: impl FnOnce(Vec<u8>) -> io::Result<Vec<u8>>,
+    ) -> io::Result<std::time::Duration> {
         let asked = Instant::now();
         self.lock.lock()?;
         let waited = asked.elapsed();
         let mut bytes = Vec::new();
         File::open(path)?.read_to_end(&mut bytes)?;
-        let new = match helper {
-            Some(argv) => run_helper(argv, &bytes)?,
-            None => format!("{}\n", parse_counter(&bytes) + 1).into_bytes(),
-        };
+        let new = edit(bytes)?;
         self.temp_serial += 1;
         let temp = format!("{}.floor-{}-{}", path.display(), std::process::id(), self.temp_serial);
         let mut file = File::options().write(true).create_new(true).mode(0o644).open(&temp)?;
@@ -51,6 +52,15 @@ impl Floor {
         self.dir.sync_all()?;
         self.lock.unlock()?;
         Ok(waited)
+    }
+
+    /// An increment. With `helper`, the new content is what that command prints when given the
+    /// old content, as `stet update` does.
+    fn increment(&mut self, path: &Path, helper: Option<&[String]>) -> io::Result<std::time::Duration> {
+        self.edit(path, |bytes| match helper {
+            Some(argv) => run_helper(argv, &bytes),
+            None => Ok(format!("{}\n", parse_counter(&bytes) + 1).into_bytes()),
+        })
     }
 }
 

@@ -176,7 +176,8 @@ pub fn run(options: &[&str]) -> io::Result<()> {
         .position(|option| *option == "--runs")
         .and_then(|at| options.get(at + 1)?.parse().ok())
         .unwrap_or(if quick { 1 } else { 3 });
-    let only = options.iter().position(|option| *option == "--only").and_then(|at| options.get(at + 1).copied());
+    let only =
+        options.iter().position(|option| *option == "--only").and_then(|at| options.get(at + 1).copied());
     let tools = Tools::find()?;
     let dir = std::env::temp_dir().join(format!("stet-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -205,11 +206,8 @@ pub fn run(options: &[&str]) -> io::Result<()> {
 }
 
 fn run_suite(suite: &Suite, runs: usize, dir: &Path) -> io::Result<Vec<Row>> {
-    let mut rows: Vec<Row> = suite
-        .contestants
-        .iter()
-        .map(|c| Row::new(c.name, matches!(c.shape, Shape::ProcessPerOp)))
-        .collect();
+    let mut rows: Vec<Row> =
+        suite.contestants.iter().map(|c| Row::new(c.name, matches!(c.shape, Shape::ProcessPerOp))).collect();
     for run in 0..runs {
         for (index, (contestant, row)) in suite.contestants.iter().zip(&mut rows).enumerate() {
             for (slot, processes) in [1usize, 4].into_iter().enumerate() {

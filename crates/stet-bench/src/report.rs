@@ -56,7 +56,9 @@ impl Row {
 /// The floor a row is compared with: the in-process floor, the per-process floor, or for stet's
 /// CLI (which runs a helper per operation) the per-process floor that runs the same helper.
 fn floor_for<'a>(rows: &'a [Row], row: &Row) -> &'a Row {
-    let helper_floor = row.name.starts_with("stet CLI")
+    let helper_floor = row
+        .name
+        .starts_with("stet CLI")
         .then(|| rows.iter().find(|candidate| candidate.name.starts_with("floor running the same helper")))
         .flatten();
     helper_floor.unwrap_or_else(|| {

@@ -84,18 +84,7 @@ pub enum Command {
         format: Option<stet::doc::Format>,
     },
     /// Set keys of a document, keeping everything else byte for byte
-    Set {
-        /// The document (created if missing)
-        file: PathBuf,
-        /// KEY=VALUE: a dotted key path and a YAML flow value (done, 3, true, [a, b], {x: 1})
-        #[arg(required = true, value_name = "KEY=VALUE")]
-        assignments: Vec<String>,
-        /// Take each VALUE literally as a string
-        #[arg(long)]
-        string: bool,
-        #[command(flatten)]
-        options: EditOptions,
-    },
+    Set(AssignArgs),
     /// Remove keys of a document, with their own comment lines
     Unset {
         /// The document
@@ -107,18 +96,7 @@ pub enum Command {
         options: EditOptions,
     },
     /// Append to lists of a document, creating them if absent
-    Push {
-        /// The document (created if missing)
-        file: PathBuf,
-        /// KEY=VALUE: a dotted key path and a YAML flow value
-        #[arg(required = true, value_name = "KEY=VALUE")]
-        assignments: Vec<String>,
-        /// Take each VALUE literally as a string
-        #[arg(long)]
-        string: bool,
-        #[command(flatten)]
-        options: EditOptions,
-    },
+    Push(AssignArgs),
     /// Apply an RFC 7396 merge patch (JSON or YAML, on stdin) to a document
     Merge {
         /// The document (created if missing)
@@ -159,6 +137,21 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<OsString>,
     },
+}
+
+/// `stet set` and `stet push`: a document and KEY=VALUE pairs.
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// The document (created if missing)
+    pub file: PathBuf,
+    /// KEY=VALUE: a dotted key path and a YAML flow value (done, 3, true, [a, b], {x: 1})
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub assignments: Vec<String>,
+    /// Take each VALUE literally as a string
+    #[arg(long)]
+    pub string: bool,
+    #[command(flatten)]
+    pub options: EditOptions,
 }
 
 /// Options of the commands that edit a document.

@@ -52,12 +52,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Update { file, command } => cmd::update::run(&ctx, &file, &command),
         Command::Lock { file, shared, command } => cmd::lock::run(&ctx, &file, shared, &command),
         Command::Get { file, key, format } => cmd::doc::get(&ctx, &file, key.as_deref(), format),
-        Command::Set { file, assignments, string, options } => {
-            cmd::doc::set(&ctx, &file, &assignments, string, &options, false)
-        }
-        Command::Push { file, assignments, string, options } => {
-            cmd::doc::set(&ctx, &file, &assignments, string, &options, true)
-        }
+        Command::Set(args) => cmd::doc::set(&ctx, &args, false),
+        Command::Push(args) => cmd::doc::set(&ctx, &args, true),
         Command::Unset { file, keys, options } => cmd::doc::unset(&ctx, &file, &keys, &options),
         Command::Merge { file, options } => cmd::doc::merge(&ctx, &file, &options),
         Command::Version { file } => cmd::doc::version(&ctx, &file),

@@ -6,7 +6,8 @@ use std::time::Instant;
 use stet::doc::{Document, Edit, Format};
 
 fn main() {
-    let story = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/story.md")).unwrap();
+    let story =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/story.md")).unwrap();
     let rounds = 20_000;
     let started = Instant::now();
     for _ in 0..rounds {

@@ -9,7 +9,7 @@ use stet::doc::{DocError, Edit, Edited, Format, KeyPath};
 
 use crate::context::Context;
 use crate::failure::Failure;
-use crate::flags::EditOptions;
+use crate::flags::{AssignArgs, EditOptions};
 
 pub fn get(
     ctx: &Context,
@@ -39,16 +39,11 @@ pub fn get(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn set(
-    ctx: &Context,
-    file: &Path,
-    assignments: &[String],
-    string: bool,
-    options: &EditOptions,
-    push: bool,
-) -> Result<ExitCode, Failure> {
-    let edits = parse_assignments(assignments, string, push).map_err(|err| Failure::document(file, &err))?;
-    edit(ctx, file, options, &edits)
+pub fn set(ctx: &Context, args: &AssignArgs, push: bool) -> Result<ExitCode, Failure> {
+    let file = &args.file;
+    let edits = parse_assignments(&args.assignments, args.string, push)
+        .map_err(|err| Failure::document(file, &err))?;
+    edit(ctx, file, &args.options, &edits)
 }
 
 /// `KEY=VALUE` arguments as sets (or pushes).

@@ -80,11 +80,11 @@ fn edit_with(
     let format = format_of(path, format)?;
     let updated = update(locker, writer, path, |old, lock| {
         let document_error = |source| EditError::Document { path: lock.path().to_owned(), source };
-        let found = Version::of_optional(old);
-        if let Some(expected) = if_version
-            && expected != found
-        {
-            return Err(EditError::Conflict { path: lock.path().to_owned(), expected, found });
+        if let Some(expected) = if_version {
+            let found = Version::of_optional(old);
+            if expected != found {
+                return Err(EditError::Conflict { path: lock.path().to_owned(), expected, found });
+            }
         }
         let document = Document::parse(format, old).map_err(document_error)?;
         let edits = edits(document.value()).map_err(document_error)?;
