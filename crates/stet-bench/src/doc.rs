@@ -85,7 +85,7 @@ fn floor_edit(floor: &mut Floor, path: &Path, value: Option<u64>) -> io::Result<
     })
 }
 
-/// `worker doc-floor|doc-lib FILE N`: N increments of the counter; prints the worker stats.
+/// `worker doc-floor|doc-lib|doc-lib-kept FILE N`: N increments of the counter; prints the worker stats.
 pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
     let mut waits = Vec::with_capacity(ops);
     let started = Instant::now();
@@ -106,6 +106,21 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
                     document["counter"] = Value::from(next);
                 })
                 .map_err(io::Error::other)?;
+            }
+        }
+        "doc-lib-kept" => {
+            let locker = Locker::new().wait(Wait::Forever);
+            let mut editor = stet::doc::Editor::open(&locker, &Writer::new(), path, Some(Format::Markdown))
+                .map_err(io::Error::other)?;
+            for _ in 0..ops {
+                let asked = Instant::now();
+                editor
+                    .edit_value(|document| {
+                        waits.push(asked.elapsed());
+                        let next = document["counter"].as_u64().unwrap_or(0) + 1;
+                        document["counter"] = Value::from(next);
+                    })
+                    .map_err(io::Error::other)?;
             }
         }
         other => return Err(io::Error::other(format!("unknown worker kind {other}"))),

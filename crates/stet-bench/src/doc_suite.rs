@@ -55,6 +55,11 @@ fn contestants(tools: &Tools, scale: usize, fewer: usize, per_process: bool) -> 
             worker("doc-floor"),
         ),
         looped("stet library (`stet::doc::edit_value`)", [2000, 500], worker("doc-lib")),
+        looped(
+            "stet library, lock file kept open (`stet::doc::Editor`)",
+            [2000, 500],
+            worker("doc-lib-kept"),
+        ),
         looped("Node: proper-lockfile + gray-matter + write-file-atomic", [600, 150], node),
         looped("Python: filelock + python-frontmatter + os.replace", [1200, 300], python),
     ];

@@ -5,7 +5,7 @@
 //! updates and fairness.
 //!
 //! Usage: `stet-bench [--quick] [--runs N]` (the table goes to stdout).
-//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib FILE N`,
+//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept FILE N`,
 //! `once FILE [HELPER...]`, `incr`, `doc-once FILE VALUE`.
 
 // Statistics over operation counts: f64 precision is ample.

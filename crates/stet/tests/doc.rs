@@ -302,3 +302,41 @@ fn a_key_path_through_a_scalar_is_refused() {
     let err = document.edited(&[push("status", "x")]).unwrap_err();
     assert!(matches!(err, DocError::Shape { .. }), "{err:?}");
 }
+
+#[test]
+fn editors_that_keep_their_lock_file_open_lose_no_increment_and_clean_up() {
+    use stet::atomic::Writer;
+    use stet::doc::{EditError, Editor};
+    use stet::lock::{Locker, Wait};
+
+    let dir = crate::support::scratch();
+    let path = dir.path().join("story.md");
+    std::fs::write(&path, STORY).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let locker = Locker::new().wait(Wait::Forever);
+                let mut editor = Editor::open(&locker, &Writer::new(), &path, None).unwrap();
+                for _ in 0..50 {
+                    editor
+                        .edit_value(|story| {
+                            let next = story["counter"].as_u64().unwrap_or(0) + 1;
+                            story["counter"] = next.into();
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(value_of(Format::Markdown, &text)["counter"], 200, "no increment was lost");
+    assert!(text.contains("status: in-progress  # moved by the orchestrator"), "formatting is kept");
+    let mut editor = Editor::open(&Locker::new(), &Writer::new(), &path, None).unwrap();
+    let stale = stet::Version::of(b"something else");
+    let err = editor.edit(Some(stale), &[set("status", "done")]).unwrap_err();
+    assert!(matches!(err, EditError::Conflict { .. }), "{err:?}");
+    drop(editor);
+    let names: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(names, ["story.md"], "the lock file goes with the last editor");
+}

@@ -178,6 +178,10 @@ impl Writer {
         self.durability = durability;
         self
     }
+    /// The file system it writes through.
+    pub fn file_system(&self) -> &Arc<dyn Fs> {
+        &self.fs
+    }
     /// The durability it writes with.
     pub fn durability_policy(&self) -> Durability {
         self.durability

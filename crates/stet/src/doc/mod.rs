@@ -27,7 +27,7 @@ use serde_json::Value;
 
 pub use edit::{Edit, lookup};
 pub use error::{DocError, EditError};
-pub use file::{Edited, edit, edit_value, read};
+pub use file::{Edited, Editor, edit, edit_value, read};
 pub use frontmatter::Split;
 pub use key::KeyPath;
 
