@@ -340,3 +340,15 @@ fn editors_that_keep_their_lock_file_open_lose_no_increment_and_clean_up() {
         std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
     assert_eq!(names, ["story.md"], "the lock file goes with the last editor");
 }
+
+#[test]
+fn indentless_lists_grow_at_their_own_column_and_anchored_values_are_refused() {
+    let text = "tags:\n- a\n- b\nnext: 1\n";
+    let new = edited(Format::Yaml, text, &[push("tags", "c")]);
+    assert_hunk(text, &new, &[], &["- c"]);
+    let new = edited(Format::Yaml, text, &[unset("tags.0")]);
+    assert_hunk(text, &new, &["- a"], &[]);
+    let document = Document::parse(Format::Yaml, Some(b"base: &base 1\ncopy: *base\n")).unwrap();
+    let err = document.edited(&[set("base", "2")]).unwrap_err();
+    assert!(matches!(err, DocError::Unsupported { .. }) && err.to_string().contains("anchored"), "{err}");
+}

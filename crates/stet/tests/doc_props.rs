@@ -59,6 +59,7 @@ fn entry(key: String) -> impl Strategy<Value = Entry> {
         proptest::collection::vec(scalar(), 1..4).prop_map(|items| (Value::Array(items), 2)),
         proptest::collection::btree_map(word(), scalar(), 1..4)
             .prop_map(|map| (Value::Object(map.into_iter().collect()), 3)),
+        proptest::collection::vec(scalar(), 1..4).prop_map(|items| (Value::Array(items), 4)),
     ];
     (shape, comment, any::<bool>(), any::<bool>()).prop_map(
         move |((value, style), comment, plain, beside)| {
@@ -73,6 +74,12 @@ fn entry(key: String) -> impl Strategy<Value = Entry> {
                     let _ = writeln!(text, "{key}:{beside}");
                     for item in items {
                         let _ = writeln!(text, "  - {}", scalar_text(item, plain));
+                    }
+                }
+                (Value::Array(items), 4) => {
+                    let _ = writeln!(text, "{key}:{beside}");
+                    for item in items {
+                        let _ = writeln!(text, "- {}", scalar_text(item, plain));
                     }
                 }
                 (Value::Object(map), 3) => {
@@ -115,7 +122,7 @@ fn change() -> impl Strategy<Value = Change> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn an_edit_reads_back_exactly_and_changes_no_other_entry(

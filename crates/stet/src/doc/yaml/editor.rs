@@ -136,6 +136,15 @@ impl<'a> Editor<'a> {
         block: bool,
     ) -> Result<Vec<Splice>, DocError> {
         let old = child(container, index);
+        if old.anchor != 0 {
+            return Err(DocError::Unsupported {
+                message: format!(
+                    "line {}: the value is anchored (`&name`) and may be used elsewhere through aliases; \
+                     stet does not edit anchored values",
+                    old.line
+                ),
+            });
+        }
         let layout = &self.layout;
         let Kind::Mapping { flow: false, entries } = &container.kind else {
             // A list item, or an entry of a flow mapping: replaced in place, on one line.

@@ -126,6 +126,9 @@ impl Builder<'_> {
             Event::SequenceStart(anchor, _) => {
                 self.check_depth(line)?;
                 let flow = self.text[start..end].starts_with('[');
+                // An indentless sequence (`key:` then `- item` at the key's column) starts at its
+                // first item; its node starts at the `-`, where new items line up.
+                let start = if flow { start } else { dash_before(self.text, start) };
                 let kind = Kind::Sequence { flow, items: Vec::new() };
                 self.stack.push(Open::Sequence {
                     node: Node { kind, start, end, line, anchor },
@@ -216,6 +219,14 @@ fn closing_end(node: &Node, end_event_end: usize, last: Option<&Node>) -> usize 
         Some(last) if !flow => last.end.max(node.start),
         _ => end_event_end,
     }
+}
+
+/// The `-` that introduces the block sequence item at `at`: the parser starts an indented
+/// sequence at its `-`, an indentless one at its first item's content (which may itself start
+/// with `-`, as in `- -1`), so look back over the spaces before `at`.
+fn dash_before(text: &str, at: usize) -> usize {
+    let before = text[..at].trim_end_matches(' ');
+    if before.len() < at && before.ends_with('-') { before.len() - 1 } else { at }
 }
 
 /// The text of a scalar node ("" for other nodes).
