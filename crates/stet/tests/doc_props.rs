@@ -129,10 +129,12 @@ proptest! {
         entries in document(),
         change in change(),
         trailer in proptest::option::of("# [a-z ]{0,10}\n"),
+        crlf in any::<bool>(),
     ) {
+        let newline = |text: &str| if crlf { text.replace('\n', "\r\n") } else { text.to_owned() };
         let body: String = entries.iter().map(|entry| entry.text.as_str()).collect();
         let trailer = trailer.map(|comment| format!("\n{comment}")).unwrap_or_default();
-        let text = format!("---\n{body}{trailer}---\nThe body.\n");
+        let text = newline(&format!("---\n{body}{trailer}---\nThe body.\n"));
         let value: Value = Value::Object(entries.iter().map(|entry| (entry.key.clone(), entry.value.clone())).collect::<Map<_, _>>());
         let document = Document::parse(Format::Markdown, Some(text.as_bytes())).expect("the generated document parses");
         prop_assert_eq!(document.value(), &value);
@@ -165,6 +167,7 @@ proptest! {
             return Ok(());
         };
         let reread = Document::parse(Format::Markdown, Some(new_text.as_bytes())).expect("the edited document parses");
+        prop_assert_eq!(crlf, new_text.contains("\r\n") && !new_text.replace("\r\n", "").contains('\n'), "line endings stay as they were");
         prop_assert_eq!(reread.value(), &expected, "re-reading gives the edited values:\n{}", new_text);
 
         // Every entry but the edited one keeps its text, in order; the body and trailer stay.
@@ -175,8 +178,8 @@ proptest! {
             ),
             None => (body.clone(), String::new()),
         };
-        let prefix = format!("---\n{before}");
-        let suffix = format!("{after}{trailer}---\nThe body.\n");
+        let prefix = newline(&format!("---\n{before}"));
+        let suffix = newline(&format!("{after}{trailer}---\nThe body.\n"));
         prop_assert!(new_text.starts_with(&prefix) && new_text.ends_with(&suffix), "other entries changed:\n{}\n---- was ----\n{}", new_text, text);
     }
 
