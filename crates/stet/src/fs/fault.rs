@@ -20,6 +20,11 @@ pub enum Op {
     Write,
     Overwrite,
     Sync,
+    SyncData,
+    OpenRw,
+    WriteAt,
+    ReadAt,
+    SetLen,
     SetMode,
     SetOwner,
     FileMetadata,
@@ -150,6 +155,26 @@ impl Fs for Faulty {
     fn sync(&self, file: &File) -> io::Result<()> {
         self.check(Op::Sync, None)?;
         self.inner.sync(file)
+    }
+    fn sync_data(&self, file: &File) -> io::Result<()> {
+        self.check(Op::SyncData, None)?;
+        self.inner.sync_data(file)
+    }
+    fn open_rw(&self, path: &Path, mode: u32) -> io::Result<File> {
+        self.check(Op::OpenRw, Some(path))?;
+        self.inner.open_rw(path, mode)
+    }
+    fn write_at(&self, file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
+        self.check(Op::WriteAt, None)?;
+        self.inner.write_at(file, bytes, offset)
+    }
+    fn read_at(&self, file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.check(Op::ReadAt, None)?;
+        self.inner.read_at(file, buf, offset)
+    }
+    fn set_len(&self, file: &File, len: u64) -> io::Result<()> {
+        self.check(Op::SetLen, None)?;
+        self.inner.set_len(file, len)
     }
     fn set_mode(&self, file: &File, mode: u32) -> io::Result<()> {
         self.check(Op::SetMode, None)?;

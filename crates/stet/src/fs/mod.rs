@@ -46,6 +46,16 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn overwrite(&self, file: &File, old_len: u64, bytes: &[u8]) -> io::Result<()>;
     /// fsync: makes the file's data and metadata durable.
     fn sync(&self, file: &File) -> io::Result<()>;
+    /// fdatasync: makes the file's data durable, and the metadata needed to read it (its size).
+    fn sync_data(&self, file: &File) -> io::Result<()>;
+    /// Opens a file for reading and writing, creating it (with `mode` before umask) if missing.
+    fn open_rw(&self, path: &Path, mode: u32) -> io::Result<File>;
+    /// Writes all of `bytes` at `offset` (pwrite).
+    fn write_at(&self, file: &File, bytes: &[u8], offset: u64) -> io::Result<()>;
+    /// Reads into `buf` from `offset` (pread); returns how many bytes were read.
+    fn read_at(&self, file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// Truncates (or extends) an open file to `len` bytes.
+    fn set_len(&self, file: &File, len: u64) -> io::Result<()>;
     /// fchmod.
     fn set_mode(&self, file: &File, mode: u32) -> io::Result<()>;
     /// fchown.
@@ -127,6 +137,21 @@ impl Fs for Real {
     }
     fn sync(&self, file: &File) -> io::Result<()> {
         file.sync_all()
+    }
+    fn sync_data(&self, file: &File) -> io::Result<()> {
+        file.sync_data()
+    }
+    fn open_rw(&self, path: &Path, mode: u32) -> io::Result<File> {
+        sys::open_rw(path, mode)
+    }
+    fn write_at(&self, file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
+        sys::write_at(file, bytes, offset)
+    }
+    fn read_at(&self, file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        sys::read_at(file, buf, offset)
+    }
+    fn set_len(&self, file: &File, len: u64) -> io::Result<()> {
+        file.set_len(len)
     }
     fn set_mode(&self, file: &File, mode: u32) -> io::Result<()> {
         sys::set_mode(file, mode)

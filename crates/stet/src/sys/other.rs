@@ -79,3 +79,15 @@ pub(crate) fn is_no_space(err: &io::Error) -> bool {
 pub(crate) fn local_date() -> String {
     super::utc_date(std::time::SystemTime::now())
 }
+
+pub(crate) fn open_rw(_path: &Path, _mode: u32) -> io::Result<File> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+pub(crate) fn write_at(_file: &File, _bytes: &[u8], _offset: u64) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+pub(crate) fn read_at(_file: &File, _buf: &mut [u8], _offset: u64) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
+}
