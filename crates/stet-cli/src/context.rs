@@ -15,6 +15,8 @@ pub struct Context {
     pub quiet: bool,
     pub locker: Locker,
     pub writer: Writer,
+    /// `log.id_field`: the event field that makes appends idempotent.
+    pub log_id_field: String,
 }
 
 impl Context {
@@ -50,6 +52,7 @@ impl Context {
             quiet: global.quiet,
             locker,
             writer: Writer::new().durability(durability),
+            log_id_field: config.log_id_field,
         })
     }
 }

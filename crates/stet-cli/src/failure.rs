@@ -50,6 +50,11 @@ impl Failure {
         self
     }
 
+    pub fn with_message(mut self, message: String) -> Self {
+        self.message = message;
+        self
+    }
+
     pub fn usage(message: impl Into<String>) -> Self {
         Failure::new("EUSAGE", message)
     }

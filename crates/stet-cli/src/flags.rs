@@ -126,6 +126,11 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         assignments: Vec<String>,
     },
+    /// Event logs (NDJSON): append, read, verify, repair
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Run COMMAND while holding FILE's lock
     Lock {
         /// The file to lock
@@ -136,6 +141,50 @@ pub enum Command {
         /// The command and its arguments
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<OsString>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Append EVENT, or one event per line of standard input; flushed before success
+    Append {
+        /// The log (created if missing)
+        log: PathBuf,
+        /// One JSON event (default: read events from standard input, one per line)
+        event: Option<String>,
+        /// The field that identifies an event, for idempotent appends (default: log.id_field, `id`)
+        #[arg(long, value_name = "FIELD", conflicts_with = "content_id")]
+        id_field: Option<String>,
+        /// Identify events by their canonical content
+        #[arg(long)]
+        content_id: bool,
+    },
+    /// Print the log's events as NDJSON, never a torn tail
+    Read {
+        /// The log
+        log: PathBuf,
+        /// Start at the first line that starts at or after this byte offset
+        #[arg(long, value_name = "OFFSET", default_value_t = 0)]
+        from: u64,
+        /// Print at most N events
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Keep printing events as they are appended
+        #[arg(long)]
+        follow: bool,
+        /// Print {"offset", "next", "event"} for each event
+        #[arg(long)]
+        with_offsets: bool,
+    },
+    /// Report lines, bytes, torn tail and corrupt lines; exit 65 unless clean
+    Verify {
+        /// The log
+        log: PathBuf,
+    },
+    /// Move the torn tail and corrupt lines into LOG.rejected
+    Repair {
+        /// The log
+        log: PathBuf,
     },
 }
 

@@ -57,6 +57,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Unset { file, keys, options } => cmd::doc::unset(&ctx, &file, &keys, &options),
         Command::Merge { file, options } => cmd::doc::merge(&ctx, &file, &options),
         Command::Version { file } => cmd::doc::version(&ctx, &file),
+        Command::Log { command } => cmd::log::run(&ctx, command),
         Command::New { dir, slug, pattern, template, assignments } => {
             cmd::new::run(&ctx, &dir, &slug, &pattern, template.as_deref(), &assignments)
         }

@@ -6,6 +6,7 @@
 //!   the directory protocol of npm `proper-lockfile`.
 //! - [`update`]: locked read-modify-write of a whole file.
 //! - [`doc`]: format-preserving, locked edits of frontmatter and YAML, JSON and TOML files.
+//! - [`log`]: NDJSON event logs: linearized, durable, idempotent appends; tolerant reads.
 //! - [`entry`]: the next numbered entry of a spec or story directory, created whole.
 //! - [`config`], [`root`]: a project's settings and where they live.
 //!
@@ -22,6 +23,7 @@ pub mod duration;
 pub mod entry;
 pub mod fs;
 pub mod lock;
+pub mod log;
 pub mod root;
 mod sys;
 mod target;

@@ -2,6 +2,7 @@
 
 pub mod doc;
 pub mod lock;
+pub mod log;
 pub mod new;
 pub mod update;
 pub mod write;

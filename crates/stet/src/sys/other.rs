@@ -91,3 +91,18 @@ pub(crate) fn write_at(_file: &File, _bytes: &[u8], _offset: u64) -> io::Result<
 pub(crate) fn read_at(_file: &File, _buf: &mut [u8], _offset: u64) -> io::Result<usize> {
     Err(io::ErrorKind::Unsupported.into())
 }
+
+/// Waiting for changes: not supported here, so waits the timeout.
+#[derive(Debug)]
+pub(crate) struct Watch;
+
+impl Watch {
+    pub(crate) fn new(_path: &Path) -> io::Result<Watch> {
+        Ok(Watch)
+    }
+
+    pub(crate) fn wait(&self, timeout: std::time::Duration) -> io::Result<()> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
+}

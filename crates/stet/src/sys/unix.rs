@@ -161,3 +161,53 @@ pub(crate) fn local_date() -> String {
         format!("{:04}-{:02}-{:02}", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday)
     }
 }
+
+/// Waits for changes to a file without polling (inotify).
+#[derive(Debug)]
+pub(crate) struct Watch(std::os::fd::OwnedFd);
+
+impl Watch {
+    /// Watches `path` for writes, truncation, renames and removal.
+    pub(crate) fn new(path: &Path) -> io::Result<Watch> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: inotify_init1 returns a new descriptor or -1.
+        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd was just returned to us and is owned by nothing else.
+        let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        let name = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
+        let mask = libc::IN_MODIFY
+            | libc::IN_ATTRIB
+            | libc::IN_MOVE_SELF
+            | libc::IN_DELETE_SELF
+            | libc::IN_CLOSE_WRITE;
+        // SAFETY: the descriptor is valid and the name NUL-terminated.
+        if unsafe { libc::inotify_add_watch(fd, name.as_ptr(), mask) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Watch(owned))
+    }
+
+    /// Returns when the file changed, or after `timeout` at the latest.
+    pub(crate) fn wait(&self, timeout: std::time::Duration) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut poll = libc::pollfd { fd: self.0.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
+        if ready < 0 {
+            let err = io::Error::last_os_error();
+            return if err.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(err) };
+        }
+        if ready > 0 {
+            let mut events = [0u8; 4096];
+            // SAFETY: reading into our own buffer from our own descriptor; the events are discarded.
+            unsafe { libc::read(self.0.as_raw_fd(), events.as_mut_ptr().cast(), events.len()) };
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,309 @@
+//! The idempotency index: which event ids a log holds, found in a few reads whatever its size.
+//!
+//! `.LOG.stet-index` next to the log is an open-addressing hash table of (XXH3 of the id, offset of
+//! the event's line + 1). It is derived from the log and never trusted over it:
+//! - every hit is checked by reading the line at its offset and comparing the id, so a stale or
+//!   damaged slot can never make stet skip an event that is not in the log;
+//! - the header names the log it was built from (hash of the first line), how far it is known to
+//!   be complete (`covered`, a checkpoint made after an fsync of the table) and the hash of the line
+//!   ending there; a header that does not match the log, a truncated table or another id rule
+//!   makes stet rebuild the index from the log;
+//! - lines after `covered` (appended since the checkpoint, possibly by a process that crashed
+//!   before updating the table) are read and inserted again on every open: at most
+//!   [`CHECKPOINT_BYTES`] of log, so the cost stays flat as the log grows.
+//!
+//! Only the log's lock holder touches the index.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::IdRule;
+use super::lines::{self, line_at, parse, read_range, scan};
+use crate::fs::Fs;
+
+const MAGIC: &[u8; 8] = b"STETIDX1";
+const HEADER: u64 = 64;
+const SLOT: u64 = 16;
+const MIN_SLOTS: u64 = 1024;
+/// How much log may follow the last checkpoint before the next append makes one.
+pub(crate) const CHECKPOINT_BYTES: u64 = 32 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Header {
+    rule: u64,
+    slots: u64,
+    used: u64,
+    covered: u64,
+    first: u64,
+    last: u64,
+}
+
+impl Header {
+    fn encode(&self) -> [u8; HEADER as usize] {
+        let mut bytes = [0u8; HEADER as usize];
+        bytes[..8].copy_from_slice(MAGIC);
+        for (at, value) in
+            [self.rule, self.slots, self.used, self.covered, self.first, self.last].into_iter().enumerate()
+        {
+            bytes[8 + at * 8..16 + at * 8].copy_from_slice(&value.to_le_bytes());
+        }
+        let checksum = xxh3_64(&bytes[..56]);
+        bytes[56..].copy_from_slice(&checksum.to_le_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Header> {
+        if bytes.len() < HEADER as usize || &bytes[..8] != MAGIC {
+            return None;
+        }
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        if word(56) != xxh3_64(&bytes[..56]) {
+            return None;
+        }
+        let header = Header {
+            rule: word(8),
+            slots: word(16),
+            used: word(24),
+            covered: word(32),
+            first: word(40),
+            last: word(48),
+        };
+        header.slots.is_power_of_two().then_some(header)
+    }
+}
+
+pub(crate) struct Index<'a> {
+    fs: &'a dyn Fs,
+    path: PathBuf,
+    file: File,
+    header: Header,
+    rule: &'a IdRule,
+}
+
+/// `.NAME.stet-index` next to the log.
+pub(crate) fn index_path(log: &Path) -> PathBuf {
+    let name = log.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    log.with_file_name(format!(".{name}.stet-index"))
+}
+
+impl<'a> Index<'a> {
+    /// The index of the log's first `end` bytes, loaded, or rebuilt when it does not match.
+    pub fn open(
+        fs: &'a dyn Fs,
+        log_path: &Path,
+        log: &File,
+        end: u64,
+        rule: &'a IdRule,
+    ) -> io::Result<Index<'a>> {
+        let path = index_path(log_path);
+        if let Some(index) = Self::load(fs, &path, log, end, rule)? {
+            return Ok(index);
+        }
+        Self::rebuild(fs, &path, log, end, rule, 0)
+    }
+
+    fn load(
+        fs: &'a dyn Fs,
+        path: &Path,
+        log: &File,
+        end: u64,
+        rule: &'a IdRule,
+    ) -> io::Result<Option<Index<'a>>> {
+        let file = match fs.open_rw(path, 0o644) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let mut bytes = [0u8; HEADER as usize];
+        let read = fs.read_at(&file, &mut bytes, 0)?;
+        let Some(header) = Header::decode(&bytes[..read]) else { return Ok(None) };
+        let expected_len = HEADER + header.slots * SLOT;
+        let matches = header.rule == rule.hash()
+            && fs.file_metadata(&file)?.len() == expected_len
+            && header.covered <= end
+            && header.first == first_line_hash(fs, log, end)?
+            && header.last == line_before_hash(fs, log, header.covered)?;
+        if !matches {
+            return Ok(None);
+        }
+        let mut index = Index { fs, path: path.to_owned(), file, header, rule };
+        // Lines after the checkpoint: insert them again (inserting is idempotent).
+        let mut pending = Vec::new();
+        scan(fs, log, header.covered, end, |offset, line| {
+            if let Some(id) = parse(line).and_then(|event| rule.id_of(&event)) {
+                pending.push((id, offset));
+            }
+            Ok(())
+        })?;
+        for (id, offset) in pending {
+            if !index.contains(log, &id, end)? {
+                index.insert(&id, offset)?;
+            }
+        }
+        Ok(Some(index))
+    }
+
+    /// Builds the index of the log's first `end` bytes from scratch, with room for twice its
+    /// entries (at least `min_slots`), written aside, fsynced, and renamed into place.
+    fn rebuild(
+        fs: &'a dyn Fs,
+        path: &Path,
+        log: &File,
+        end: u64,
+        rule: &'a IdRule,
+        min_slots: u64,
+    ) -> io::Result<Index<'a>> {
+        let mut entries: Vec<(String, u64)> = Vec::new();
+        scan(fs, log, 0, end, |offset, line| {
+            if let Some(id) = parse(line).and_then(|event| rule.id_of(&event)) {
+                entries.push((id, offset));
+            }
+            Ok(())
+        })?;
+        let slots = (entries.len() as u64 * 2).max(MIN_SLOTS).max(min_slots).next_power_of_two();
+        let mut table = vec![0u64; (slots * 2) as usize];
+        let mut used = 0;
+        for (id, offset) in &entries {
+            let hash = xxh3_64(id.as_bytes());
+            let mut slot = hash & (slots - 1);
+            loop {
+                let at = (slot * 2) as usize;
+                if table[at + 1] == 0 {
+                    table[at] = hash;
+                    table[at + 1] = offset + 1;
+                    used += 1;
+                    break;
+                }
+                // An id the log holds twice (appended without stet) needs one slot.
+                if table[at] == hash && same_id(fs, log, table[at + 1] - 1, end, rule, id)? {
+                    break;
+                }
+                slot = (slot + 1) & (slots - 1);
+            }
+        }
+        let header = Header {
+            rule: rule.hash(),
+            slots,
+            used,
+            covered: end,
+            first: first_line_hash(fs, log, end)?,
+            last: line_before_hash(fs, log, end)?,
+        };
+        let mut bytes = Vec::with_capacity((HEADER + slots * SLOT) as usize);
+        bytes.extend_from_slice(&header.encode());
+        for word in &table {
+            bytes.extend_from_slice(&word.to_le_bytes());
+        }
+        let temp = path.with_file_name(format!(
+            "{}.{}.tmp",
+            path.file_name().expect("named").to_string_lossy(),
+            std::process::id()
+        ));
+        let _ = fs.remove_file(&temp);
+        let mut file = fs.create_new(&temp, 0o644)?;
+        let written = fs
+            .write_all(&mut file, &bytes)
+            .and_then(|()| fs.sync(&file))
+            .and_then(|()| fs.rename(&temp, path));
+        if let Err(err) = written {
+            let _ = fs.remove_file(&temp);
+            return Err(err);
+        }
+        drop(file);
+        let file = fs.open_rw(path, 0o644)?;
+        Ok(Index { fs, path: path.to_owned(), file, header, rule })
+    }
+
+    /// Whether the log's first `end` bytes hold an event with this id.
+    pub fn contains(&self, log: &File, id: &str, end: u64) -> io::Result<bool> {
+        let hash = xxh3_64(id.as_bytes());
+        let mask = self.header.slots - 1;
+        let mut slot = hash & mask;
+        for _ in 0..self.header.slots {
+            let (slot_hash, offset_plus_one) = self.read_slot(slot)?;
+            if offset_plus_one == 0 {
+                return Ok(false);
+            }
+            if slot_hash == hash && same_id(self.fs, log, offset_plus_one - 1, end, self.rule, id)? {
+                return Ok(true);
+            }
+            slot = (slot + 1) & mask;
+        }
+        Ok(false)
+    }
+
+    /// Records that the line at `offset` holds an event with this id.
+    pub fn insert(&mut self, id: &str, offset: u64) -> io::Result<()> {
+        let hash = xxh3_64(id.as_bytes());
+        let mask = self.header.slots - 1;
+        let mut slot = hash & mask;
+        for _ in 0..self.header.slots {
+            if self.read_slot(slot)?.1 == 0 {
+                let mut bytes = [0u8; SLOT as usize];
+                bytes[..8].copy_from_slice(&hash.to_le_bytes());
+                bytes[8..].copy_from_slice(&(offset + 1).to_le_bytes());
+                self.fs.write_at(&self.file, &bytes, HEADER + slot * SLOT)?;
+                self.header.used += 1;
+                return Ok(());
+            }
+            slot = (slot + 1) & mask;
+        }
+        Err(io::Error::other("the idempotency index is full"))
+    }
+
+    /// After events were appended up to `end`: grows the table when half full (a rebuild), and
+    /// makes a checkpoint when [`CHECKPOINT_BYTES`] of log followed the last one.
+    pub fn commit(self, log: &File, end: u64) -> io::Result<()> {
+        let Index { fs, path, file, mut header, rule } = self;
+        if header.used * 2 > header.slots {
+            drop(file);
+            Self::rebuild(fs, &path, log, end, rule, header.slots * 2)?;
+            return Ok(());
+        }
+        if end - header.covered >= CHECKPOINT_BYTES {
+            fs.sync(&file)?;
+            header.covered = end;
+            header.last = line_before_hash(fs, log, end)?;
+        }
+        fs.write_at(&file, &header.encode(), 0)
+    }
+
+    fn read_slot(&self, slot: u64) -> io::Result<(u64, u64)> {
+        let mut bytes = [0u8; SLOT as usize];
+        let read = self.fs.read_at(&self.file, &mut bytes, HEADER + slot * SLOT)?;
+        if read < bytes.len() {
+            return Ok((0, 0));
+        }
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        Ok((word(0), word(8)))
+    }
+}
+
+/// Whether the line at `offset` (before `end`) is an event with this id.
+fn same_id(fs: &dyn Fs, log: &File, offset: u64, end: u64, rule: &IdRule, id: &str) -> io::Result<bool> {
+    if offset >= end {
+        return Ok(false);
+    }
+    if offset > 0 && read_range(fs, log, offset - 1, offset)? != b"\n" {
+        return Ok(false);
+    }
+    let line = line_at(fs, log, offset, end)?;
+    Ok(line.and_then(|line| parse(&line)).and_then(|event| rule.id_of(&event)).as_deref() == Some(id))
+}
+
+/// XXH3 of the log's first line (0 for an empty log): which log an index was built from.
+fn first_line_hash(fs: &dyn Fs, log: &File, end: u64) -> io::Result<u64> {
+    Ok(line_at(fs, log, 0, end)?.map_or(0, |line| xxh3_64(&line)))
+}
+
+/// XXH3 of the line that ends at `end` (0 when `end` is 0).
+fn line_before_hash(fs: &dyn Fs, log: &File, end: u64) -> io::Result<u64> {
+    if end == 0 {
+        return Ok(0);
+    }
+    let start = lines::line_start_before(fs, log, end - 1)?;
+    Ok(xxh3_64(&read_range(fs, log, start, end)?))
+}

@@ -1,0 +1,142 @@
+//! Lines of a log file read through the seam: the last valid line, one line at an offset, and
+//! forward scans, all without loading the log into memory.
+
+use std::fs::File;
+use std::io;
+
+use serde_json::Value;
+
+use crate::fs::Fs;
+
+/// How much is read at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Whether a complete line (without its `\n`) is one JSON value.
+pub(crate) fn parse(line: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(line).ok()?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// The end of the last valid line at or before `len`: everything after it is a torn tail (an
+/// unterminated fragment, NUL bytes, garbage lines), which readers never show.
+pub(crate) fn valid_end(fs: &dyn Fs, file: &File, len: u64) -> io::Result<u64> {
+    let mut end = len;
+    while end > 0 {
+        let Some(newline) = rfind_newline(fs, file, end)? else { return Ok(0) };
+        if newline + 1 < end {
+            end = newline + 1; // an unterminated fragment after the last line break
+            continue;
+        }
+        let start = rfind_newline(fs, file, newline)?.map_or(0, |before| before + 1);
+        let line = read_range(fs, file, start, newline)?;
+        if parse(&line).is_some() {
+            return Ok(end);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// The start of the line holding the byte at `at`.
+pub(crate) fn line_start_before(fs: &dyn Fs, file: &File, at: u64) -> io::Result<u64> {
+    Ok(rfind_newline(fs, file, at)?.map_or(0, |newline| newline + 1))
+}
+
+/// The offset of the last `\n` before `end`.
+fn rfind_newline(fs: &dyn Fs, file: &File, end: u64) -> io::Result<Option<u64>> {
+    let mut end = end;
+    let mut buf = vec![0u8; CHUNK];
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        read_exact_at(fs, file, chunk, start)?;
+        if let Some(at) = chunk.iter().rposition(|byte| *byte == b'\n') {
+            return Ok(Some(start + at as u64));
+        }
+        end = start;
+    }
+    Ok(None)
+}
+
+/// The bytes of `[start, end)`.
+pub(crate) fn read_range(fs: &dyn Fs, file: &File, start: u64, end: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; (end - start) as usize];
+    read_exact_at(fs, file, &mut bytes, start)?;
+    Ok(bytes)
+}
+
+fn read_exact_at(fs: &dyn Fs, file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match fs.read_at(file, buf, offset)? {
+            0 => {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the log is shorter than expected"));
+            }
+            read => {
+                buf = &mut buf[read..];
+                offset += read as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The complete line starting at `offset` (without its `\n`), if there is one before `end`.
+pub(crate) fn line_at(fs: &dyn Fs, file: &File, offset: u64, end: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let mut at = offset;
+    let mut buf = vec![0u8; 4096];
+    while at < end {
+        let want = ((end - at) as usize).min(buf.len());
+        let read = fs.read_at(file, &mut buf[..want], at)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        if let Some(newline) = buf[..read].iter().position(|byte| *byte == b'\n') {
+            line.extend_from_slice(&buf[..newline]);
+            return Ok(Some(line));
+        }
+        line.extend_from_slice(&buf[..read]);
+        at += read as u64;
+    }
+    Ok(None)
+}
+
+/// Calls `each(offset, line)` for every complete line in `[start, end)`, in order.
+pub(crate) fn scan(
+    fs: &dyn Fs,
+    file: &File,
+    start: u64,
+    end: u64,
+    mut each: impl FnMut(u64, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut line_start = start;
+    let mut at = start;
+    let mut buf = vec![0u8; CHUNK];
+    while at < end {
+        let want = ((end - at) as usize).min(buf.len());
+        let read = fs.read_at(file, &mut buf[..want], at)?;
+        if read == 0 {
+            break;
+        }
+        let mut from = 0;
+        while let Some(newline) = buf[from..read].iter().position(|byte| *byte == b'\n') {
+            let line_end = from + newline;
+            if pending.is_empty() {
+                each(line_start, &buf[from..line_end])?;
+            } else {
+                pending.extend_from_slice(&buf[from..line_end]);
+                each(line_start, &pending)?;
+                pending.clear();
+            }
+            line_start = at + line_end as u64 + 1;
+            from = line_end + 1;
+        }
+        pending.extend_from_slice(&buf[from..read]);
+        at += read as u64;
+    }
+    Ok(())
+}
