@@ -6,6 +6,7 @@ mod errors;
 mod interop;
 mod kill;
 mod lock;
+mod log;
 mod new;
 mod power;
 mod support;

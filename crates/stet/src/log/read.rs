@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::append::rejected_path;
 use super::index::index_path;
-use super::lines::{line_start_before, parse, scan, valid_end};
+use super::lines::{parse, read_range, scan, valid_end};
 use super::{LogError, io_error};
 use crate::atomic::Writer;
 use crate::fs::Fs;
@@ -88,9 +88,9 @@ impl Reader {
             watch: None,
         };
         if from > 0 && from <= meta.len() {
-            let start =
-                line_start_before(&*reader.fs, &reader.file, from - 1).map_err(io_error(path, "read"))?;
-            if start != from {
+            let before =
+                read_range(&*reader.fs, &reader.file, from - 1, from).map_err(io_error(path, "read"))?;
+            if before != b"\n" {
                 // Inside a line: skip to the next one (or to the end, if it is the last).
                 if let Some((_, next)) = reader.next_line()? {
                     reader.offset = next;
