@@ -213,6 +213,9 @@ fn corrupt_middle_lines_are_skipped_with_their_line_numbers_and_repair_moves_the
     assert_eq!(std::fs::read_to_string(dir.path().join("log.ndjson.rejected")).unwrap(), "not json\n");
 }
 
+/// A named way of damaging the index.
+type Damage<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
 #[test]
 fn a_damaged_index_never_causes_a_duplicate_or_a_wrongly_skipped_event() {
     let dir = scratch();
@@ -222,7 +225,6 @@ fn a_damaged_index_never_causes_a_duplicate_or_a_wrongly_skipped_event() {
     }
     let good = std::fs::read(&index).unwrap();
     // Deleted, truncated, garbage: each is rebuilt from the log.
-    type Damage<'a> = (&'a str, Box<dyn Fn() + 'a>);
     let damages: [Damage; 3] = [
         ("deleted", Box::new(|| std::fs::remove_file(&index).unwrap())),
         ("truncated", Box::new(|| std::fs::write(&index, &good[..good.len() / 3]).unwrap())),
