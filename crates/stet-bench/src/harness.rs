@@ -189,6 +189,9 @@ pub fn run(options: &[&str]) -> io::Result<()> {
     if only.is_none_or(|only| only == "doc") {
         suites.extend(doc_suites(&tools, scale));
     }
+    if only.is_none_or(|only| only == "log") {
+        suites.push(crate::log_suite::log_suite(&tools, scale));
+    }
     let mut out = String::new();
     for suite in &suites {
         let rows = run_suite(suite, runs, &dir)?;
@@ -199,6 +202,9 @@ pub fn run(options: &[&str]) -> io::Result<()> {
     }
     if only.is_none_or(|only| only == "doc") {
         out.push_str(&formatting(&tools, &dir)?);
+    }
+    if only.is_none_or(|only| only == "log") {
+        out.push_str(&crate::log_suite::extras(&tools, &dir, quick)?);
     }
     std::fs::remove_dir_all(&dir)?;
     print!("{out}");

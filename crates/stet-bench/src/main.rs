@@ -5,7 +5,7 @@
 //! updates and fairness.
 //!
 //! Usage: `stet-bench [--quick] [--runs N]` (the table goes to stdout).
-//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept FILE N`,
+//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib FILE N`,
 //! `once FILE [HELPER...]`, `incr`, `doc-once FILE VALUE`.
 
 // Statistics over operation counts: f64 precision is ample.
@@ -15,6 +15,7 @@ mod doc;
 mod doc_suite;
 mod floor;
 mod harness;
+mod log_suite;
 mod report;
 
 use std::path::Path;
@@ -24,6 +25,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match words.as_slice() {
+        ["worker", kind, file, ops] if kind.starts_with("log-") => {
+            log_suite::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
+        }
         ["worker", kind, file, ops] if kind.starts_with("doc-") => {
             doc::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
         }

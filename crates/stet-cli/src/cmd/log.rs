@@ -89,13 +89,15 @@ fn read(
         while limit.is_none_or(|limit| printed < limit) {
             match reader.next_item().map_err(|err| failure(log, err))? {
                 Some(Item::Event(entry)) => {
-                    let line = if with_offsets {
-                        json!({ "offset": entry.offset, "next": entry.next, "event": entry.event })
-                            .to_string()
+                    // The line is printed as it is in the log: it is one JSON value already.
+                    let written = if with_offsets {
+                        write!(stdout, "{{\"offset\":{},\"next\":{},\"event\":", entry.offset, entry.next)
+                            .and_then(|()| stdout.write_all(trimmed(&entry.raw)))
+                            .and_then(|()| stdout.write_all(b"}\n"))
                     } else {
-                        entry.event.to_string()
+                        stdout.write_all(trimmed(&entry.raw)).and_then(|()| stdout.write_all(b"\n"))
                     };
-                    if write_line(&mut stdout, &line).is_err() {
+                    if written.is_err() {
                         return Ok(ExitCode::SUCCESS); // a closed stdout ends the reading
                     }
                     printed += 1;
@@ -123,9 +125,11 @@ fn read(
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_line(out: &mut impl Write, line: &str) -> std::io::Result<()> {
-    out.write_all(line.as_bytes())?;
-    out.write_all(b"\n")
+/// A line without the spaces around it (and a `\r` before its line break).
+fn trimmed(line: &[u8]) -> &[u8] {
+    let start = line.iter().position(|byte| !byte.is_ascii_whitespace()).unwrap_or(line.len());
+    let end = line.iter().rposition(|byte| !byte.is_ascii_whitespace()).map_or(start, |end| end + 1);
+    &line[start..end]
 }
 
 fn verify(ctx: &Context, log: &Path) -> Result<ExitCode, Failure> {

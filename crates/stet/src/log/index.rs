@@ -8,9 +8,10 @@
 //!   be complete (`covered`, a checkpoint made after an fsync of the table) and the hash of the line
 //!   ending there; a header that does not match the log, a truncated table or another id rule
 //!   makes stet rebuild the index from the log;
-//! - lines after `covered` (appended since the checkpoint, possibly by a process that crashed
-//!   before updating the table) are read and inserted again on every open: at most
-//!   [`CHECKPOINT_BYTES`] of log, so the cost stays flat as the log grows.
+//! - lines after what the table is known to hold are read and inserted again on every open: after
+//!   `written` (how far the table was updated) when that was recorded in this boot, where every
+//!   process sees unflushed writes, else after `covered`, at most [`CHECKPOINT_BYTES`] of log; so
+//!   the cost stays flat as the log grows.
 //!
 //! Only the log's lock holder touches the index.
 
@@ -24,34 +25,54 @@ use super::IdRule;
 use super::lines::{self, line_at, parse, read_range, scan};
 use crate::fs::Fs;
 
-const MAGIC: &[u8; 8] = b"STETIDX1";
-const HEADER: u64 = 64;
+const MAGIC: &[u8; 8] = b"STETIDX2";
+const HEADER: u64 = 128;
 const SLOT: u64 = 16;
 const MIN_SLOTS: u64 = 1024;
 /// How much log may follow the last checkpoint before the next append makes one.
-pub(crate) const CHECKPOINT_BYTES: u64 = 32 * 1024;
+pub(crate) const CHECKPOINT_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Header {
     rule: u64,
     slots: u64,
     used: u64,
+    /// The durable checkpoint: the table holds every id before it, on disk.
     covered: u64,
     first: u64,
     last: u64,
+    /// The boot in which `written` was recorded (0: none).
+    boot: u64,
+    /// How far the table was updated, not necessarily on disk: trusted only in the same boot,
+    /// where every process sees unflushed writes.
+    written: u64,
+    /// XXH3 of the line ending at `written`.
+    written_last: u64,
 }
+
+const WORDS: usize = 9;
 
 impl Header {
     fn encode(&self) -> [u8; HEADER as usize] {
         let mut bytes = [0u8; HEADER as usize];
         bytes[..8].copy_from_slice(MAGIC);
-        for (at, value) in
-            [self.rule, self.slots, self.used, self.covered, self.first, self.last].into_iter().enumerate()
-        {
+        let words = [
+            self.rule,
+            self.slots,
+            self.used,
+            self.covered,
+            self.first,
+            self.last,
+            self.boot,
+            self.written,
+            self.written_last,
+        ];
+        for (at, value) in words.into_iter().enumerate() {
             bytes[8 + at * 8..16 + at * 8].copy_from_slice(&value.to_le_bytes());
         }
-        let checksum = xxh3_64(&bytes[..56]);
-        bytes[56..].copy_from_slice(&checksum.to_le_bytes());
+        let end = 8 + WORDS * 8;
+        let checksum = xxh3_64(&bytes[..end]);
+        bytes[end..end + 8].copy_from_slice(&checksum.to_le_bytes());
         bytes
     }
 
@@ -60,7 +81,8 @@ impl Header {
             return None;
         }
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        if word(56) != xxh3_64(&bytes[..56]) {
+        let end = 8 + WORDS * 8;
+        if word(end) != xxh3_64(&bytes[..end]) {
             return None;
         }
         let header = Header {
@@ -70,6 +92,9 @@ impl Header {
             covered: word(32),
             first: word(40),
             last: word(48),
+            boot: word(56),
+            written: word(64),
+            written_last: word(72),
         };
         header.slots.is_power_of_two().then_some(header)
     }
@@ -129,10 +154,21 @@ impl<'a> Index<'a> {
         if !matches {
             return Ok(None);
         }
+        // Lines after what the table is known to hold: insert them again (inserting is
+        // idempotent). In the boot that wrote them, the unflushed updates count too.
+        let same_boot = crate::sys::boot_id().is_some_and(|boot| boot == header.boot);
+        let from = if same_boot
+            && header.written >= header.covered
+            && header.written <= end
+            && header.written_last == line_before_hash(fs, log, header.written)?
+        {
+            header.written
+        } else {
+            header.covered
+        };
         let mut index = Index { fs, path: path.to_owned(), file, header, rule };
-        // Lines after the checkpoint: insert them again (inserting is idempotent).
         let mut pending = Vec::new();
-        scan(fs, log, header.covered, end, |offset, line| {
+        scan(fs, log, from, end, |offset, line| {
             if let Some(id) = parse(line).and_then(|event| rule.id_of(&event)) {
                 pending.push((id, offset));
             }
@@ -184,13 +220,17 @@ impl<'a> Index<'a> {
                 slot = (slot + 1) & (slots - 1);
             }
         }
+        let last = line_before_hash(fs, log, end)?;
         let header = Header {
             rule: rule.hash(),
             slots,
             used,
             covered: end,
             first: first_line_hash(fs, log, end)?,
-            last: line_before_hash(fs, log, end)?,
+            last,
+            boot: crate::sys::boot_id().unwrap_or(0),
+            written: end,
+            written_last: last,
         };
         let mut bytes = Vec::with_capacity((HEADER + slots * SLOT) as usize);
         bytes.extend_from_slice(&header.encode());
@@ -263,10 +303,13 @@ impl<'a> Index<'a> {
             Self::rebuild(fs, &path, log, end, rule, header.slots * 2)?;
             return Ok(());
         }
+        header.boot = crate::sys::boot_id().unwrap_or(0);
+        header.written = end;
+        header.written_last = line_before_hash(fs, log, end)?;
         if end - header.covered >= CHECKPOINT_BYTES {
             fs.sync(&file)?;
             header.covered = end;
-            header.last = line_before_hash(fs, log, end)?;
+            header.last = header.written_last;
         }
         fs.write_at(&file, &header.encode(), 0)
     }

@@ -11,7 +11,12 @@ use crate::fs::Fs;
 /// How much is read at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// Whether a complete line (without its `\n`) is one JSON value.
+/// Whether a complete line (without its `\n`) is one JSON value, checked without building it.
+pub(crate) fn is_valid(line: &[u8]) -> bool {
+    !line.iter().all(u8::is_ascii_whitespace) && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+}
+
+/// The JSON value a complete line (without its `\n`) holds, if it is one.
 pub(crate) fn parse(line: &[u8]) -> Option<Value> {
     let text = std::str::from_utf8(line).ok()?;
     if text.trim().is_empty() {
@@ -32,7 +37,7 @@ pub(crate) fn valid_end(fs: &dyn Fs, file: &File, len: u64) -> io::Result<u64> {
         }
         let start = rfind_newline(fs, file, newline)?.map_or(0, |before| before + 1);
         let line = read_range(fs, file, start, newline)?;
-        if parse(&line).is_some() {
+        if is_valid(&line) {
             return Ok(end);
         }
         end = start;
@@ -45,18 +50,21 @@ pub(crate) fn line_start_before(fs: &dyn Fs, file: &File, at: u64) -> io::Result
     Ok(rfind_newline(fs, file, at)?.map_or(0, |newline| newline + 1))
 }
 
-/// The offset of the last `\n` before `end`.
+/// The offset of the last `\n` before `end`. Reads backwards in chunks that start small (a
+/// line is usually short) and double.
 fn rfind_newline(fs: &dyn Fs, file: &File, end: u64) -> io::Result<Option<u64>> {
     let mut end = end;
-    let mut buf = vec![0u8; CHUNK];
+    let mut size = 512;
+    let mut buf = Vec::new();
     while end > 0 {
-        let start = end.saturating_sub(CHUNK as u64);
-        let chunk = &mut buf[..(end - start) as usize];
-        read_exact_at(fs, file, chunk, start)?;
-        if let Some(at) = chunk.iter().rposition(|byte| *byte == b'\n') {
+        let start = end.saturating_sub(size as u64);
+        buf.resize((end - start) as usize, 0);
+        read_exact_at(fs, file, &mut buf, start)?;
+        if let Some(at) = buf.iter().rposition(|byte| *byte == b'\n') {
             return Ok(Some(start + at as u64));
         }
         end = start;
+        size = (size * 2).min(CHUNK);
     }
     Ok(None)
 }

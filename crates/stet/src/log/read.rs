@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::append::rejected_path;
 use super::index::index_path;
-use super::lines::{parse, read_range, scan, valid_end};
+use super::lines::{is_valid, parse, read_range, scan, valid_end};
 use super::{LogError, io_error};
 use crate::atomic::Writer;
 use crate::fs::Fs;
@@ -18,7 +18,7 @@ use crate::lock::Locker;
 const BUFFER: usize = 64 * 1024;
 
 /// An event and where its line is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Where the event's line starts.
     pub offset: u64,
@@ -26,12 +26,19 @@ pub struct Entry {
     pub next: u64,
     /// The 1-based line number, counted from where reading started when that was not the start.
     pub line: usize,
+    /// The event's line as it is in the log (one JSON value, without the line break).
+    pub raw: Vec<u8>,
+}
+
+impl Entry {
     /// The event.
-    pub event: Value,
+    pub fn event(&self) -> Value {
+        parse(&self.raw).expect("entries hold valid lines")
+    }
 }
 
 /// What a reader found next.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     /// An event.
     Event(Entry),
@@ -130,19 +137,18 @@ impl Reader {
             let number = self.line;
             self.line += 1;
             self.offset = next;
-            match parse(&line) {
-                Some(event) => {
-                    for (line, offset) in self.suspect.drain(..) {
-                        self.ready.push_back(Item::Corrupt { line, offset });
-                    }
-                    self.ready.push_back(Item::Event(Entry {
-                        offset: line_offset,
-                        next,
-                        line: number,
-                        event,
-                    }));
+            if is_valid(&line) {
+                for (line, offset) in self.suspect.drain(..) {
+                    self.ready.push_back(Item::Corrupt { line, offset });
                 }
-                None => self.suspect.push((number, line_offset)),
+                self.ready.push_back(Item::Event(Entry {
+                    offset: line_offset,
+                    next,
+                    line: number,
+                    raw: line,
+                }));
+            } else {
+                self.suspect.push((number, line_offset));
             }
         }
     }
@@ -214,7 +220,7 @@ pub fn verify(fs: &dyn Fs, path: &Path) -> Result<Verified, LogError> {
     let mut corrupt = Vec::new();
     scan(fs, &file, 0, end, |_, line| {
         lines += 1;
-        if parse(line).is_none() {
+        if !is_valid(line) {
             corrupt.push(lines);
         }
         Ok(())
@@ -239,7 +245,7 @@ pub fn repair(locker: &Locker, writer: &Writer, path: &Path) -> Result<Verified,
     let mut kept = Vec::new();
     let mut rejected = Vec::new();
     scan(fs, &file, 0, found.bytes, |_, line| {
-        let into = if parse(line).is_some() { &mut kept } else { &mut rejected };
+        let into = if is_valid(line) { &mut kept } else { &mut rejected };
         into.extend_from_slice(line);
         into.push(b'\n');
         Ok(())

@@ -106,3 +106,8 @@ impl Watch {
         Ok(())
     }
 }
+
+/// No boot identifier here: unflushed index progress is never trusted.
+pub(crate) fn boot_id() -> Option<u64> {
+    None
+}

@@ -211,3 +211,14 @@ impl Watch {
         Ok(())
     }
 }
+
+/// An identifier of the current boot of the machine (Linux: `/proc/sys/kernel/random/boot_id`);
+/// `None` where there is none. Unflushed writes are visible to every process until the next boot.
+pub(crate) fn boot_id() -> Option<u64> {
+    static BOOT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|id| xxhash_rust::xxh3::xxh3_64(id.trim().as_bytes()) | 1)
+    })
+}
