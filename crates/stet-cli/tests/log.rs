@@ -96,6 +96,9 @@ fn killed_appenders_lose_no_acknowledged_event_and_leave_no_garbage() {
     let dir = scratch();
     let mut acknowledged = Vec::new();
     let rounds = 150;
+    // Kill within about twice the time a whole append takes here, so that some finish and the
+    // others die at every stage, whatever the speed of the machine.
+    let mut window = std::time::Duration::from_millis(4);
     for round in 0..rounds {
         let pad = "x".repeat(200);
         let batch: String = (0..200).fold(String::new(), |mut batch, n| {
@@ -109,15 +112,19 @@ fn killed_appenders_lose_no_acknowledged_event_and_leave_no_garbage() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let started = std::time::Instant::now();
         let mut stdin = child.stdin.take().unwrap();
         let _ = std::io::Write::write_all(&mut stdin, batch.as_bytes());
         drop(stdin);
-        std::thread::sleep(std::time::Duration::from_micros(fastrand::u64(0..10_000)));
+        let delay = window.mul_f64(2.0 * fastrand::f64());
+        std::thread::sleep(delay.saturating_sub(started.elapsed()));
         // SAFETY: killing our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let output = child.wait_with_output().unwrap();
         if output.status.success() {
             acknowledged.extend((0..200).map(|n| format!("r{round}-{n}")));
+        } else if round < 10 {
+            window = window.mul_f64(1.5); // still learning how long an append takes
         }
         if round % 10 == 9 {
             // A torn tail as a crash would leave it, between the kills.

@@ -192,38 +192,62 @@ impl<'a> Index<'a> {
         rule: &'a IdRule,
         min_slots: u64,
     ) -> io::Result<Index<'a>> {
-        let mut entries: Vec<(String, u64)> = Vec::new();
+        let mut entries: Vec<(u64, u64, String)> = Vec::new();
         scan(fs, log, 0, end, |offset, line| {
             if let Some(id) = parse(line).and_then(|event| rule.id_of(&event)) {
-                entries.push((id, offset));
+                entries.push((xxh3_64(id.as_bytes()), offset + 1, id));
             }
             Ok(())
         })?;
         let slots = (entries.len() as u64 * 2).max(MIN_SLOTS).max(min_slots).next_power_of_two();
         let mut table = vec![0u64; (slots * 2) as usize];
         let mut used = 0;
-        for (id, offset) in &entries {
-            let hash = xxh3_64(id.as_bytes());
-            let mut slot = hash & (slots - 1);
-            loop {
-                let at = (slot * 2) as usize;
-                if table[at + 1] == 0 {
-                    table[at] = hash;
-                    table[at + 1] = offset + 1;
-                    used += 1;
-                    break;
-                }
-                // An id the log holds twice (appended without stet) needs one slot.
-                if table[at] == hash && same_id(fs, log, table[at + 1] - 1, end, rule, id)? {
-                    break;
-                }
-                slot = (slot + 1) & (slots - 1);
+        for (hash, offset_plus_one, id) in &entries {
+            // An id the log holds twice (appended without stet) needs one slot.
+            if place(&mut table, slots, *hash, *offset_plus_one, |existing| {
+                same_id(fs, log, existing - 1, end, rule, id)
+            })? {
+                used += 1;
             }
         }
+        Self::write_table(fs, path, log, end, rule, &table, used)
+    }
+
+    /// Doubles the table: its entries rehashed, no log read.
+    fn grow(self, log: &File, end: u64) -> io::Result<Index<'a>> {
+        let slots = self.header.slots * 2;
+        let mut old = vec![0u8; (self.header.slots * SLOT) as usize];
+        let read = self.fs.read_at(&self.file, &mut old, HEADER)?;
+        if read < old.len() {
+            return Self::rebuild(self.fs, &self.path, log, end, self.rule, slots);
+        }
+        let mut table = vec![0u64; (slots * 2) as usize];
+        let mut used = 0;
+        for pair in old.chunks_exact(SLOT as usize) {
+            let hash = u64::from_le_bytes(pair[..8].try_into().expect("8 bytes"));
+            let offset_plus_one = u64::from_le_bytes(pair[8..].try_into().expect("8 bytes"));
+            if offset_plus_one != 0 && place(&mut table, slots, hash, offset_plus_one, |_| Ok(false))? {
+                used += 1;
+            }
+        }
+        Self::write_table(self.fs, &self.path, log, end, self.rule, &table, used)
+    }
+
+    /// Writes a complete table (covering the log up to `end`) aside, fsyncs it, renames it into
+    /// place, and opens it.
+    fn write_table(
+        fs: &'a dyn Fs,
+        path: &Path,
+        log: &File,
+        end: u64,
+        rule: &'a IdRule,
+        table: &[u64],
+        used: u64,
+    ) -> io::Result<Index<'a>> {
         let last = line_before_hash(fs, log, end)?;
         let header = Header {
             rule: rule.hash(),
-            slots,
+            slots: table.len() as u64 / 2,
             used,
             covered: end,
             first: first_line_hash(fs, log, end)?,
@@ -232,9 +256,9 @@ impl<'a> Index<'a> {
             written: end,
             written_last: last,
         };
-        let mut bytes = Vec::with_capacity((HEADER + slots * SLOT) as usize);
+        let mut bytes = Vec::with_capacity(HEADER as usize + table.len() * 8);
         bytes.extend_from_slice(&header.encode());
-        for word in &table {
+        for word in table {
             bytes.extend_from_slice(&word.to_le_bytes());
         }
         let temp = path.with_file_name(format!(
@@ -299,8 +323,7 @@ impl<'a> Index<'a> {
     pub fn commit(self, log: &File, end: u64) -> io::Result<()> {
         let Index { fs, path, file, mut header, rule } = self;
         if header.used * 2 > header.slots {
-            drop(file);
-            Self::rebuild(fs, &path, log, end, rule, header.slots * 2)?;
+            Index { fs, path, file, header, rule }.grow(log, end)?;
             return Ok(());
         }
         header.boot = crate::sys::boot_id().unwrap_or(0);
@@ -322,6 +345,30 @@ impl<'a> Index<'a> {
         }
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         Ok((word(0), word(8)))
+    }
+}
+
+/// Puts (hash, offset + 1) in the first free slot of its probe sequence; `false` when `same`
+/// says a slot with the same hash already holds this id.
+fn place(
+    table: &mut [u64],
+    slots: u64,
+    hash: u64,
+    offset_plus_one: u64,
+    mut same: impl FnMut(u64) -> io::Result<bool>,
+) -> io::Result<bool> {
+    let mut slot = hash & (slots - 1);
+    loop {
+        let at = (slot * 2) as usize;
+        if table[at + 1] == 0 {
+            table[at] = hash;
+            table[at + 1] = offset_plus_one;
+            return Ok(true);
+        }
+        if table[at] == hash && same(table[at + 1])? {
+            return Ok(false);
+        }
+        slot = (slot + 1) & (slots - 1);
     }
 }
 
