@@ -185,6 +185,13 @@ fn append_cost(dir: &Path, name: &str, events: usize, locker: &Locker, rule: &Id
     // The first append builds the index (once); the ones measured use it.
     stet::log::append(locker, Durability::Sync, &path, &[json!({"id": "warm-up"})], Some(rule))
         .map_err(io::Error::other)?;
+    // Let the writeback of the freshly written log and index finish before measuring, so that
+    // it does not slow the measured flushes down.
+    let index = path.with_file_name(format!(".{name}.stet-index"));
+    for file in [&path, &index] {
+        File::open(file)?.sync_all()?;
+    }
+    std::thread::sleep(Duration::from_secs(1));
     let mut samples: Vec<f64> = (0..300)
         .map(|n| {
             let started = Instant::now();

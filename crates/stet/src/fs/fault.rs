@@ -25,6 +25,7 @@ pub enum Op {
     WriteAt,
     ReadAt,
     SetLen,
+    MapMut,
     SetMode,
     SetOwner,
     FileMetadata,
@@ -175,6 +176,10 @@ impl Fs for Faulty {
     fn set_len(&self, file: &File, len: u64) -> io::Result<()> {
         self.check(Op::SetLen, None)?;
         self.inner.set_len(file, len)
+    }
+    fn map_mut(&self, file: &File) -> io::Result<memmap2::MmapMut> {
+        self.check(Op::MapMut, None)?;
+        self.inner.map_mut(file)
     }
     fn set_mode(&self, file: &File, mode: u32) -> io::Result<()> {
         self.check(Op::SetMode, None)?;

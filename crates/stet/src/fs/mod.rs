@@ -56,6 +56,9 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn read_at(&self, file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize>;
     /// Truncates (or extends) an open file to `len` bytes.
     fn set_len(&self, file: &File, len: u64) -> io::Result<()>;
+    /// Maps an open file read-write into memory (for the event-log index). The caller must
+    /// ensure nothing truncates the file while the map lives.
+    fn map_mut(&self, file: &File) -> io::Result<memmap2::MmapMut>;
     /// fchmod.
     fn set_mode(&self, file: &File, mode: u32) -> io::Result<()>;
     /// fchown.
@@ -152,6 +155,11 @@ impl Fs for Real {
     }
     fn set_len(&self, file: &File, len: u64) -> io::Result<()> {
         file.set_len(len)
+    }
+    fn map_mut(&self, file: &File) -> io::Result<memmap2::MmapMut> {
+        // SAFETY: the callers' contract: the file is not truncated while the map lives (the
+        // index is replaced by rename, never truncated in place, and only by the lock holder).
+        unsafe { memmap2::MmapMut::map_mut(file) }
     }
     fn set_mode(&self, file: &File, mode: u32) -> io::Result<()> {
         sys::set_mode(file, mode)

@@ -12,6 +12,10 @@ use super::{IdRule, LogError, io_error};
 use crate::atomic::Durability;
 use crate::lock::Locker;
 
+/// From how many events an append maps the index instead of reading and writing slots one
+/// system call at a time.
+const MAP_FROM_EVENTS: usize = 32;
+
 /// The outcome of an append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -59,7 +63,12 @@ pub fn append(
     }
     let mut index = match rule {
         Some(rule) => {
-            Some(Index::open(fs, &target, &file, end, rule).map_err(io_error(&target, "read the index of"))?)
+            let mut index =
+                Index::open(fs, &target, &file, end, rule).map_err(io_error(&target, "read the index of"))?;
+            if events.len() >= MAP_FROM_EVENTS {
+                index.map().map_err(io_error(&target, "map the index of"))?;
+            }
+            Some(index)
         }
         None => None,
     };

@@ -104,8 +104,17 @@ pub(crate) struct Index<'a> {
     fs: &'a dyn Fs,
     path: PathBuf,
     file: File,
+    /// How slots are read and written.
+    backing: Backing,
     header: Header,
     rule: &'a IdRule,
+}
+
+/// Slots read and written with `pread`/`pwrite` (a few events: no mapping to set up and tear
+/// down), or through a map of the whole file (a batch: no system call per event).
+enum Backing {
+    File,
+    Map(memmap2::MmapMut),
 }
 
 /// `.NAME.stet-index` next to the log.
@@ -166,7 +175,7 @@ impl<'a> Index<'a> {
         } else {
             header.covered
         };
-        let mut index = Index { fs, path: path.to_owned(), file, header, rule };
+        let mut index = Index { fs, path: path.to_owned(), file, backing: Backing::File, header, rule };
         let mut pending = Vec::new();
         scan(fs, log, from, end, |offset, line| {
             if let Some(id) = parse(line).and_then(|event| rule.id_of(&event)) {
@@ -216,13 +225,17 @@ impl<'a> Index<'a> {
     /// Doubles the table: its entries rehashed, no log read.
     fn grow(self, log: &File, end: u64) -> io::Result<Index<'a>> {
         let slots = self.header.slots * 2;
-        let mut old = vec![0u8; (self.header.slots * SLOT) as usize];
-        let read = self.fs.read_at(&self.file, &mut old, HEADER)?;
-        if read < old.len() {
-            return Self::rebuild(self.fs, &self.path, log, end, self.rule, slots);
-        }
         let mut table = vec![0u64; (slots * 2) as usize];
         let mut used = 0;
+        let mut old = vec![0u8; (self.header.slots * SLOT) as usize];
+        match &self.backing {
+            Backing::Map(map) => old.copy_from_slice(&map[HEADER as usize..]),
+            Backing::File => {
+                if self.fs.read_at(&self.file, &mut old, HEADER)? < old.len() {
+                    return Self::rebuild(self.fs, &self.path, log, end, self.rule, slots);
+                }
+            }
+        }
         for pair in old.chunks_exact(SLOT as usize) {
             let hash = u64::from_le_bytes(pair[..8].try_into().expect("8 bytes"));
             let offset_plus_one = u64::from_le_bytes(pair[8..].try_into().expect("8 bytes"));
@@ -278,7 +291,7 @@ impl<'a> Index<'a> {
         }
         drop(file);
         let file = fs.open_rw(path, 0o644)?;
-        Ok(Index { fs, path: path.to_owned(), file, header, rule })
+        Ok(Index { fs, path: path.to_owned(), file, backing: Backing::File, header, rule })
     }
 
     /// Whether the log's first `end` bytes hold an event with this id.
@@ -309,7 +322,7 @@ impl<'a> Index<'a> {
                 let mut bytes = [0u8; SLOT as usize];
                 bytes[..8].copy_from_slice(&hash.to_le_bytes());
                 bytes[8..].copy_from_slice(&(offset + 1).to_le_bytes());
-                self.fs.write_at(&self.file, &bytes, HEADER + slot * SLOT)?;
+                self.write(HEADER + slot * SLOT, &bytes)?;
                 self.header.used += 1;
                 return Ok(());
             }
@@ -321,30 +334,57 @@ impl<'a> Index<'a> {
     /// After events were appended up to `end`: grows the table when half full (a rebuild), and
     /// makes a checkpoint when [`CHECKPOINT_BYTES`] of log followed the last one.
     pub fn commit(self, log: &File, end: u64) -> io::Result<()> {
-        let Index { fs, path, file, mut header, rule } = self;
-        if header.used * 2 > header.slots {
-            Index { fs, path, file, header, rule }.grow(log, end)?;
+        if self.header.used * 2 > self.header.slots {
+            self.grow(log, end)?;
             return Ok(());
         }
-        header.boot = crate::sys::boot_id().unwrap_or(0);
-        header.written = end;
-        header.written_last = line_before_hash(fs, log, end)?;
-        if end - header.covered >= CHECKPOINT_BYTES {
-            fs.sync(&file)?;
-            header.covered = end;
-            header.last = header.written_last;
+        let mut index = self;
+        index.header.boot = crate::sys::boot_id().unwrap_or(0);
+        index.header.written = end;
+        index.header.written_last = line_before_hash(index.fs, log, end)?;
+        if end - index.header.covered >= CHECKPOINT_BYTES {
+            if let Backing::Map(map) = &index.backing {
+                map.flush()?;
+            }
+            index.fs.sync(&index.file)?;
+            index.header.covered = end;
+            index.header.last = index.header.written_last;
         }
-        fs.write_at(&file, &header.encode(), 0)
+        let header = index.header.encode();
+        index.write(0, &header)
+    }
+
+    /// Maps the file, for a batch of many lookups and inserts.
+    pub fn map(&mut self) -> io::Result<()> {
+        if matches!(self.backing, Backing::File) {
+            self.backing = Backing::Map(self.fs.map_mut(&self.file)?);
+        }
+        Ok(())
     }
 
     fn read_slot(&self, slot: u64) -> io::Result<(u64, u64)> {
+        let at = HEADER + slot * SLOT;
         let mut bytes = [0u8; SLOT as usize];
-        let read = self.fs.read_at(&self.file, &mut bytes, HEADER + slot * SLOT)?;
-        if read < bytes.len() {
-            return Ok((0, 0));
+        match &self.backing {
+            Backing::Map(map) => bytes.copy_from_slice(&map[at as usize..(at + SLOT) as usize]),
+            Backing::File => {
+                if self.fs.read_at(&self.file, &mut bytes, at)? < bytes.len() {
+                    return Ok((0, 0));
+                }
+            }
         }
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         Ok((word(0), word(8)))
+    }
+
+    fn write(&mut self, at: u64, bytes: &[u8]) -> io::Result<()> {
+        match &mut self.backing {
+            Backing::Map(map) => {
+                map[at as usize..at as usize + bytes.len()].copy_from_slice(bytes);
+                Ok(())
+            }
+            Backing::File => self.fs.write_at(&self.file, bytes, at),
+        }
     }
 }
 
