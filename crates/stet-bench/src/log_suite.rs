@@ -154,7 +154,7 @@ pub(crate) fn extras(tools: &Tools, dir: &Path, quick: bool) -> io::Result<Strin
     // Reading a large log.
     let size: u64 = if quick { 128 << 20 } else { 1 << 30 };
     let path = dir.join("read.ndjson");
-    write_events(&path, (size / 100) as usize)?;
+    write_events(&path, (size / 87) as usize)?; // about 87 bytes an event
     let bytes = std::fs::metadata(&path)?.len();
     let started = Instant::now();
     let child = Command::new(&tools.stet)

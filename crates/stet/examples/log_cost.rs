@@ -21,7 +21,14 @@ fn main() {
         drop(out);
         let (locker, rule) = (Locker::new(), IdRule::default());
         let append = |id: String| {
-            stet::log::append(&locker, Durability::None, &path, &[serde_json::json!({ "id": id })], Some(&rule)).unwrap();
+            stet::log::append(
+                &locker,
+                Durability::None,
+                &path,
+                &[serde_json::json!({ "id": id })],
+                Some(&rule),
+            )
+            .unwrap();
         };
         append("warm-up".into());
         let started = Instant::now();

@@ -5,5 +5,6 @@ mod doc;
 mod doc_props;
 mod entry;
 mod lock;
+mod log;
 mod support;
 mod update;

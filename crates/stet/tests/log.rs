@@ -1,0 +1,141 @@
+//! Event logs through the seam: every step of an append fails in turn, and a crash is simulated
+//! at every step; the log never shows a torn or duplicated event, and an acknowledged append is
+//! never lost. The flush comes after the write and before the acknowledgement.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use stet::atomic::Durability;
+use stet::fs::{self, Fault, Faulty, Op};
+use stet::lock::Locker;
+use stet::log::{IdRule, Item, Reader};
+
+use crate::support::scratch;
+
+/// A log with a torn tail to cut, so that every step of an append happens.
+fn prepare(dir: &Path) -> std::path::PathBuf {
+    let log = dir.join("events.ndjson");
+    std::fs::write(&log, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"torn").unwrap();
+    log
+}
+
+fn append(log: &Path, fault: Fault) -> (Result<stet::log::Appended, stet::log::LogError>, Arc<Faulty>) {
+    let faulty = Arc::new(Faulty::new(fs::real(), fault));
+    let locker = Locker::new().fs(faulty.clone());
+    let events = [json!({"id": "c"}), json!({"id": "a"}), json!({"id": "d"})];
+    (stet::log::append(&locker, Durability::Sync, log, &events, Some(&IdRule::default())), faulty)
+}
+
+fn ids(log: &Path) -> Vec<String> {
+    let mut reader = Reader::open(fs::real(), log, 0).unwrap();
+    let mut ids = Vec::new();
+    while let Some(item) = reader.next_item().unwrap() {
+        match item {
+            Item::Event(entry) => ids.push(entry.event()["id"].as_str().unwrap().to_owned()),
+            Item::Corrupt { line, .. } => panic!("line {line} is corrupt"),
+        }
+    }
+    ids
+}
+
+#[test]
+fn an_append_writes_then_releases_then_flushes_then_reports() {
+    let dir = scratch();
+    let log = prepare(dir.path());
+    let (appended, faulty) = append(&log, Fault::None);
+    let appended = appended.unwrap();
+    assert_eq!((appended.appended, appended.duplicates), (2, 1));
+    assert_eq!(ids(&log), ["a", "b", "c", "d"]);
+    let ops: Vec<Op> = faulty.log().into_iter().map(|(op, _)| op).collect();
+    let position = |op: Op| {
+        ops.iter().rposition(|found| *found == op).unwrap_or_else(|| panic!("{op:?} happens: {ops:?}"))
+    };
+    assert!(
+        position(Op::SetLen) < position(Op::WriteAt),
+        "the torn tail is cut before the new lines are written"
+    );
+    assert!(position(Op::WriteAt) < position(Op::SyncData), "the lines are flushed after they are written");
+    assert!(
+        position(Op::RemoveFile) < position(Op::SyncData),
+        "the lock is released before the flush, for group commit"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("events.ndjson.rejected")).unwrap(),
+        "{\"id\":\"torn\n"
+    );
+}
+
+#[test]
+fn a_failure_at_any_step_never_tears_or_duplicates_an_event() {
+    let dir = scratch();
+    let recorded = {
+        let log = prepare(dir.path());
+        append(&log, Fault::None).1.log()
+    };
+    let mut failures = 0;
+    for (at, (op, _)) in recorded.iter().enumerate() {
+        let nth = recorded[..at].iter().filter(|(earlier, _)| earlier == op).count();
+        let case = scratch();
+        let log = prepare(case.path());
+        let (result, faulty) = append(&log, Fault::Fail { op: *op, nth, errno: libc::EIO });
+        assert!(faulty.fired(), "the fault on {op:?} #{nth} fires");
+        let found = ids(&log);
+        let mut unique = found.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            found.len(),
+            "after {op:?} #{nth} failed, no event is there twice: {found:?}"
+        );
+        assert!(found.starts_with(&["a".to_owned(), "b".to_owned()]), "the events before stay: {found:?}");
+        match result {
+            Ok(_) => assert_eq!(found, ["a", "b", "c", "d"], "{op:?} #{nth} did not matter"),
+            Err(_) => {
+                failures += 1;
+                // Retrying appends what is missing, and nothing twice.
+                let (retry, _) = append(&log, Fault::None);
+                retry.unwrap();
+                assert_eq!(
+                    ids(&log),
+                    ["a", "b", "c", "d"],
+                    "after {op:?} #{nth} failed, a retry completes the log"
+                );
+            }
+        }
+    }
+    assert!(failures >= 10, "most steps fail the append ({failures} did)");
+}
+
+#[test]
+fn a_crash_at_any_step_leaves_a_log_that_reads_cleanly_and_a_retry_completes_it() {
+    let dir = scratch();
+    let steps = append(&prepare(dir.path()), Fault::None).1.log().len();
+    for step in 0..=steps {
+        let case = scratch();
+        let log = prepare(case.path());
+        let (result, _) = append(&log, Fault::CrashAt { step });
+        let found = ids(&log);
+        assert!(
+            found.starts_with(&["a".to_owned(), "b".to_owned()]),
+            "after a crash at step {step}: {found:?}"
+        );
+        if result.is_ok() {
+            assert_eq!(found, ["a", "b", "c", "d"], "an acknowledged append is there");
+        }
+        let (retry, _) = append(&log, Fault::None);
+        retry.unwrap();
+        assert_eq!(
+            ids(&log),
+            ["a", "b", "c", "d"],
+            "after a crash at step {step}, a retry appends exactly what is missing"
+        );
+        let events: Vec<Value> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(events.len(), 4, "the file holds exactly the four events, whole");
+    }
+}
