@@ -20,7 +20,7 @@ fn event(n: usize) -> serde_json::Value {
     json!({"id": format!("{}-{n}", std::process::id()), "kind": "progress", "n": n})
 }
 
-/// `worker log-floor|log-lib FILE N`: N durable appends of one event each.
+/// `worker log-floor|log-lib|log-lib-kept FILE N`: N durable appends of one event each.
 pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
     // Lock waits are inside each append: not measured here (no fairness column).
     let waits: Vec<Duration> = Vec::new();
@@ -42,6 +42,15 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
             for n in 0..ops {
                 stet::log::append(&locker, Durability::Sync, path, &[event(n)], Some(&rule))
                     .map_err(io::Error::other)?;
+            }
+        }
+        "log-lib-kept" => {
+            let locker = Locker::new().wait(Wait::Forever);
+            let mut appender =
+                stet::log::Appender::open(&locker, Durability::Sync, path, Some(IdRule::default()))
+                    .map_err(io::Error::other)?;
+            for n in 0..ops {
+                appender.append(&[event(n)]).map_err(io::Error::other)?;
             }
         }
         other => return Err(io::Error::other(format!("unknown worker kind {other}"))),
@@ -83,6 +92,7 @@ pub(crate) fn log_suite(tools: &Tools, scale: usize) -> Suite {
             worker("log-floor"),
         ),
         looped("stet library (`stet::log::append`, one event, idempotent)", [2000, 500], worker("log-lib")),
+        looped("stet library, files kept open (`stet::log::Appender`)", [2000, 500], worker("log-lib-kept")),
         looped("Node: proper-lockfile + appendFile + fsync", [600, 150], node),
         looped("Python: filelock + write + fsync", [1200, 300], python),
         Contestant {

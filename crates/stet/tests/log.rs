@@ -138,3 +138,50 @@ fn a_crash_at_any_step_leaves_a_log_that_reads_cleanly_and_a_retry_completes_it(
         assert_eq!(events.len(), 4, "the file holds exactly the four events, whole");
     }
 }
+
+#[test]
+fn appenders_that_keep_their_files_open_lose_nothing_and_follow_a_repaired_log() {
+    let dir = scratch();
+    let log = dir.path().join("events.ndjson");
+    std::thread::scope(|scope| {
+        for writer in 0..4 {
+            let log = &log;
+            scope.spawn(move || {
+                let mut appender =
+                    stet::log::Appender::open(&Locker::new(), Durability::Sync, log, Some(IdRule::default()))
+                        .unwrap();
+                for n in 0..200 {
+                    let event = json!({"id": format!("w{writer}-{n}")});
+                    appender.append(std::slice::from_ref(&event)).unwrap();
+                    assert_eq!(
+                        appender.append(&[event]).unwrap().duplicates,
+                        1,
+                        "a resent event is a duplicate"
+                    );
+                }
+            });
+        }
+    });
+    assert_eq!(ids(&log).len(), 800, "every event once");
+
+    let locker = Locker::new();
+    let mut appender =
+        stet::log::Appender::open(&locker, Durability::Sync, &log, Some(IdRule::default())).unwrap();
+    appender.append(&[json!({"id": "before"})]).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"bad\n{\"id\":\"x\"}\n"))
+        .unwrap();
+    stet::log::repair(&locker, &stet::atomic::Writer::new(), &log).unwrap();
+    appender.append(&[json!({"id": "after"})]).unwrap();
+    let found = ids(&log);
+    assert_eq!(found[found.len() - 3..], ["before", "x", "after"], "the appender wrote to the repaired log");
+    drop(appender);
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".lock"))
+        .collect();
+    assert!(leftovers.is_empty(), "the lock file goes with the appender: {leftovers:?}");
+}

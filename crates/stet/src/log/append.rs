@@ -2,6 +2,7 @@
 //! once, skipped when their id is already in the log.
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::path::Path;
 
 use serde_json::Value;
@@ -10,7 +11,7 @@ use super::index::Index;
 use super::lines::{read_range, valid_end};
 use super::{IdRule, LogError, io_error};
 use crate::atomic::Durability;
-use crate::lock::Locker;
+use crate::lock::{LockFile, Locker};
 
 /// From how many events an append maps the index instead of reading and writing slots one
 /// system call at a time.
@@ -56,17 +57,83 @@ pub fn append(
     let lock = locker.lock(path)?;
     let target = lock.path().to_path_buf();
     let file = fs.open_rw(&target, 0o666).map_err(io_error(&target, "open"))?;
-    let len = fs.file_metadata(&file).map_err(io_error(&target, "stat"))?.len();
-    let end = valid_end(fs, &file, len).map_err(io_error(&target, "read"))?;
+    let (appended, wrote) = append_locked(fs, &target, &file, events, rule, durability)?;
+    let _ = lock.release();
+    flush(fs, &target, &file, durability, wrote)?;
+    Ok(appended)
+}
+
+/// Appends to one log many times (a server, an orchestrator): the lock file and the log stay
+/// open between appends, so each costs one `flock` and no file creation. Same guarantees as
+/// [`append`]; a log replaced meanwhile (by `repair`) is reopened.
+#[derive(Debug)]
+pub struct Appender {
+    lock_file: LockFile,
+    fs: std::sync::Arc<dyn crate::fs::Fs>,
+    path: std::path::PathBuf,
+    file: Option<File>,
+    durability: Durability,
+    rule: Option<IdRule>,
+}
+
+impl Appender {
+    /// Prepares to append to the log at `path` (flock protocol only). Creates nothing yet.
+    pub fn open(
+        locker: &Locker,
+        durability: Durability,
+        path: &Path,
+        rule: Option<IdRule>,
+    ) -> Result<Appender, LogError> {
+        let lock_file = LockFile::open(locker, path)?;
+        let path = lock_file.path().to_path_buf();
+        Ok(Appender { lock_file, fs: locker.file_system().clone(), path, file: None, durability, rule })
+    }
+
+    /// Appends `events`, as [`append`] does.
+    pub fn append(&mut self, events: &[Value]) -> Result<Appended, LogError> {
+        let guard = self.lock_file.lock()?;
+        let fs = &*self.fs;
+        let current = match self.file.take() {
+            Some(file) if names(fs, &self.path, &file) => file,
+            _ => fs.open_rw(&self.path, 0o666).map_err(io_error(&self.path, "open"))?,
+        };
+        let file = self.file.insert(current);
+        let (appended, wrote) =
+            append_locked(fs, &self.path, file, events, self.rule.as_ref(), self.durability)?;
+        drop(guard);
+        flush(fs, &self.path, file, self.durability, wrote)?;
+        Ok(appended)
+    }
+}
+
+/// Whether `path` still names the open `file` (a repair replaces the log).
+fn names(fs: &dyn crate::fs::Fs, path: &Path, file: &File) -> bool {
+    match (fs.file_metadata(file), fs.metadata(path)) {
+        (Ok(ours), Ok(current)) => crate::sys::file_id(&ours) == crate::sys::file_id(&current),
+        _ => false,
+    }
+}
+
+/// Everything an append does under the lock; returns what it did and whether it wrote.
+fn append_locked(
+    fs: &dyn crate::fs::Fs,
+    target: &Path,
+    file: &File,
+    events: &[Value],
+    rule: Option<&IdRule>,
+    durability: Durability,
+) -> Result<(Appended, bool), LogError> {
+    let len = fs.file_metadata(file).map_err(io_error(target, "stat"))?.len();
+    let end = valid_end(fs, file, len).map_err(io_error(target, "read"))?;
     if end < len {
-        cut_torn_tail(locker, &target, &file, end, len, durability)?;
+        cut_torn_tail(fs, target, file, end, len, durability)?;
     }
     let mut index = match rule {
         Some(rule) => {
             let mut index =
-                Index::open(fs, &target, &file, end, rule).map_err(io_error(&target, "read the index of"))?;
+                Index::open(fs, target, file, end, rule).map_err(io_error(target, "read the index of"))?;
             if events.len() >= MAP_FROM_EVENTS {
-                index.map().map_err(io_error(&target, "map the index of"))?;
+                index.map().map_err(io_error(target, "map the index of"))?;
             }
             Some(index)
         }
@@ -79,7 +146,7 @@ pub fn append(
     for event in events {
         let id = rule.and_then(|rule| rule.id_of(event));
         if let (Some(id), Some(index)) = (&id, &index) {
-            let known = index.contains(&file, id, end).map_err(io_error(&target, "read the index of"))?;
+            let known = index.contains(file, id, end).map_err(io_error(target, "read the index of"))?;
             if known || !seen.insert(id.clone()) {
                 duplicates += 1;
                 continue;
@@ -90,7 +157,7 @@ pub fn append(
         batch.push(b'\n');
     }
     if !batch.is_empty() {
-        fs.write_at(&file, &batch, end).map_err(io_error(&target, "append to"))?;
+        fs.write_at(file, &batch, end).map_err(io_error(target, "append to"))?;
     }
     let new_end = end + batch.len() as u64;
     if let Some(mut index) = index.take() {
@@ -101,28 +168,36 @@ pub fn append(
         // The index is derived from the log: if it cannot be updated, the next append rebuilds
         // or catches it up, and the events are appended all the same.
         if recorded.is_ok() {
-            let _ = index.commit(&file, new_end);
+            let _ = index.commit(file, new_end);
         }
     }
-    let _ = lock.release();
-    // Flushed after the lock is released, so that the flushes of concurrent appenders overlap and
-    // the kernel commits them together; an event is acknowledged only after its own flush.
-    if durability == Durability::Sync && !batch.is_empty() {
-        fs.sync_data(&file).map_err(io_error(&target, "fdatasync"))?;
+    Ok((Appended { appended: written.len(), duplicates, offset: end }, !batch.is_empty()))
+}
+
+/// The flush, after the lock is released, so that the flushes of concurrent appenders overlap and
+/// the kernel commits them together; an event is acknowledged only after its own flush.
+fn flush(
+    fs: &dyn crate::fs::Fs,
+    target: &Path,
+    file: &File,
+    durability: Durability,
+    wrote: bool,
+) -> Result<(), LogError> {
+    if durability == Durability::Sync && wrote {
+        fs.sync_data(file).map_err(io_error(target, "fdatasync"))?;
     }
-    Ok(Appended { appended: written.len(), duplicates, offset: end })
+    Ok(())
 }
 
 /// Moves the torn tail `[end, len)` into `LOG.rejected` (made durable first), then truncates it.
 fn cut_torn_tail(
-    locker: &Locker,
+    fs: &dyn crate::fs::Fs,
     target: &Path,
-    file: &std::fs::File,
+    file: &File,
     end: u64,
     len: u64,
     durability: Durability,
 ) -> Result<(), LogError> {
-    let fs = &**locker.file_system();
     let mut tail = read_range(fs, file, end, len).map_err(io_error(target, "read"))?;
     if tail.last() != Some(&b'\n') {
         tail.push(b'\n');

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-pub use append::{Appended, append, parse_events};
+pub use append::{Appended, Appender, append, parse_events};
 pub use read::{Entry, Item, Reader, Verified, repair, verify};
 
 use crate::lock::LockError;
