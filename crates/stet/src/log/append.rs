@@ -202,14 +202,25 @@ fn cut_torn_tail(
     if tail.last() != Some(&b'\n') {
         tail.push(b'\n');
     }
-    let rejected_path = rejected_path(target);
-    let rejected = fs.open_rw(&rejected_path, 0o666).map_err(io_error(&rejected_path, "open"))?;
-    let at = fs.file_metadata(&rejected).map_err(io_error(&rejected_path, "stat"))?.len();
-    fs.write_at(&rejected, &tail, at).map_err(io_error(&rejected_path, "write"))?;
-    if durability == Durability::Sync {
-        fs.sync_data(&rejected).map_err(io_error(&rejected_path, "fdatasync"))?;
-    }
+    keep_rejected(fs, target, &tail, durability)?;
     fs.set_len(file, end).map_err(io_error(target, "cut the torn tail of"))
+}
+
+/// Appends `bytes` to `LOG.rejected` (flushed when durable), before they leave the log.
+pub(crate) fn keep_rejected(
+    fs: &dyn crate::fs::Fs,
+    log: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> Result<(), LogError> {
+    let path = rejected_path(log);
+    let rejected = fs.open_rw(&path, 0o666).map_err(io_error(&path, "open"))?;
+    let at = fs.file_metadata(&rejected).map_err(io_error(&path, "stat"))?.len();
+    fs.write_at(&rejected, bytes, at).map_err(io_error(&path, "write"))?;
+    if durability == Durability::Sync {
+        fs.sync_data(&rejected).map_err(io_error(&path, "fdatasync"))?;
+    }
+    Ok(())
 }
 
 /// `LOG.rejected`: where cut tails and corrupt lines are kept.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::append::rejected_path;
+use super::append::keep_rejected;
 use super::index::index_path;
 use super::lines::{is_valid, parse, read_range, scan, valid_end};
 use super::{LogError, io_error};
@@ -262,11 +262,7 @@ pub fn repair(locker: &Locker, writer: &Writer, path: &Path) -> Result<Verified,
             rejected.push(b'\n');
         }
     }
-    let rejected_path = rejected_path(&target);
-    let out = fs.open_rw(&rejected_path, 0o666).map_err(io_error(&rejected_path, "open"))?;
-    let at = fs.file_metadata(&out).map_err(io_error(&rejected_path, "stat"))?.len();
-    fs.write_at(&out, &rejected, at).map_err(io_error(&rejected_path, "write"))?;
-    fs.sync_data(&out).map_err(io_error(&rejected_path, "fdatasync"))?;
+    keep_rejected(fs, &target, &rejected, writer.durability_policy())?;
     let staged = writer.stage(&target, &kept).map_err(|err| LogError::Io {
         path: target.clone(),
         step: "rewrite",
