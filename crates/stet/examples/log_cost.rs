@@ -35,7 +35,14 @@ fn main() {
         for n in 0..2_000 {
             append(format!("m{n}"));
         }
-        println!("{events} events: {:?} per append without flush", started.elapsed() / 2_000);
+        println!("{events} events: {:?} per append() without flush", started.elapsed() / 2_000);
+        let mut appender =
+            stet::log::Appender::open(&locker, Durability::None, &path, Some(IdRule::default())).unwrap();
+        let started = Instant::now();
+        for n in 0..2_000 {
+            appender.append(&[serde_json::json!({ "id": format!("k{n}") })]).unwrap();
+        }
+        println!("{events} events: {:?} per Appender::append without flush", started.elapsed() / 2_000);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -185,3 +185,32 @@ fn appenders_that_keep_their_files_open_lose_nothing_and_follow_a_repaired_log()
         .collect();
     assert!(leftovers.is_empty(), "the lock file goes with the appender: {leftovers:?}");
 }
+
+#[test]
+fn an_appender_sees_what_others_did_to_the_log_between_its_appends() {
+    let dir = scratch();
+    let log = dir.path().join("events.ndjson");
+    let open = || {
+        stet::log::Appender::open(&Locker::new(), Durability::Sync, &log, Some(IdRule::default())).unwrap()
+    };
+    let (mut first, mut second) = (open(), open());
+    first.append(&[json!({"id": "a"}), json!({"id": "b"})]).unwrap();
+    second.append(&[json!({"id": "c"})]).unwrap();
+    assert_eq!(first.append(&[json!({"id": "c"})]).unwrap().duplicates, 1, "another appender's event");
+
+    // Rewritten by hand to the same length: the change time tells.
+    let text = std::fs::read_to_string(&log).unwrap().replacen("\"a\"", "\"z\"", 1);
+    std::fs::write(&log, text).unwrap();
+    assert_eq!(first.append(&[json!({"id": "z"})]).unwrap().duplicates, 1, "an event written by hand");
+
+    // A torn tail left by someone else is cut before the next event.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"{\"id\":\"torn"))
+        .unwrap();
+    assert_eq!(first.append(&[json!({"id": "d"})]).unwrap().appended, 1);
+    assert_eq!(ids(&log), ["z", "b", "c", "d"]);
+    let rejected = std::fs::read_to_string(dir.path().join("events.ndjson.rejected")).unwrap();
+    assert_eq!(rejected, "{\"id\":\"torn\n", "the cut bytes are kept");
+}

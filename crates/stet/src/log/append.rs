@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::index::Index;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::index::{Index, Kept};
 use super::lines::{read_range, valid_end};
 use super::{IdRule, LogError, io_error};
 use crate::atomic::Durability;
@@ -57,7 +59,7 @@ pub fn append(
     let lock = locker.lock(path)?;
     let target = lock.path().to_path_buf();
     let file = fs.open_rw(&target, 0o666).map_err(io_error(&target, "open"))?;
-    let (appended, wrote) = append_locked(fs, &target, &file, events, rule, durability)?;
+    let (appended, wrote) = append_locked(fs, &target, &file, events, rule, durability, &mut None)?;
     let _ = lock.release();
     flush(fs, &target, &file, durability, wrote)?;
     Ok(appended)
@@ -74,6 +76,18 @@ pub struct Appender {
     file: Option<File>,
     durability: Durability,
     rule: Option<IdRule>,
+    /// What this appender left, to find unchanged at its next append.
+    left: Option<Left>,
+}
+
+/// The log as an appender left it: the end it wrote up to, the log's change time then, and the
+/// index it committed. Found unchanged (same file, same size, same change time) at the next
+/// append, the log needs no tail check and the index no reload.
+#[derive(Debug)]
+struct Left {
+    end: u64,
+    changed: Option<(i64, i64)>,
+    index: Option<Kept>,
 }
 
 impl Appender {
@@ -86,7 +100,15 @@ impl Appender {
     ) -> Result<Appender, LogError> {
         let lock_file = LockFile::open(locker, path)?;
         let path = lock_file.path().to_path_buf();
-        Ok(Appender { lock_file, fs: locker.file_system().clone(), path, file: None, durability, rule })
+        Ok(Appender {
+            lock_file,
+            fs: locker.file_system().clone(),
+            path,
+            file: None,
+            durability,
+            rule,
+            left: None,
+        })
     }
 
     /// Appends `events`, as [`append`] does.
@@ -95,11 +117,14 @@ impl Appender {
         let fs = &*self.fs;
         let current = match self.file.take() {
             Some(file) if names(fs, &self.path, &file) => file,
-            _ => fs.open_rw(&self.path, 0o666).map_err(io_error(&self.path, "open"))?,
+            _ => {
+                self.left = None;
+                fs.open_rw(&self.path, 0o666).map_err(io_error(&self.path, "open"))?
+            }
         };
         let file = self.file.insert(current);
         let (appended, wrote) =
-            append_locked(fs, &self.path, file, events, self.rule.as_ref(), self.durability)?;
+            append_locked(fs, &self.path, file, events, self.rule.as_ref(), self.durability, &mut self.left)?;
         drop(guard);
         flush(fs, &self.path, file, self.durability, wrote)?;
         Ok(appended)
@@ -114,7 +139,8 @@ fn names(fs: &dyn crate::fs::Fs, path: &Path, file: &File) -> bool {
     }
 }
 
-/// Everything an append does under the lock; returns what it did and whether it wrote.
+/// Everything an append does under the lock; returns what it did and whether it wrote. `left`
+/// is what the caller's previous append left (taken, and replaced when this one succeeds).
 fn append_locked(
     fs: &dyn crate::fs::Fs,
     target: &Path,
@@ -122,16 +148,30 @@ fn append_locked(
     events: &[Value],
     rule: Option<&IdRule>,
     durability: Durability,
+    left: &mut Option<Left>,
 ) -> Result<(Appended, bool), LogError> {
-    let len = fs.file_metadata(file).map_err(io_error(target, "stat"))?.len();
-    let end = valid_end(fs, file, len).map_err(io_error(target, "read"))?;
-    if end < len {
-        cut_torn_tail(fs, target, file, end, len, durability)?;
-    }
+    let meta = fs.file_metadata(file).map_err(io_error(target, "stat"))?;
+    let len = meta.len();
+    let unchanged = left.take().filter(|left| {
+        left.end == len && left.changed.is_some() && left.changed == crate::sys::change_time(&meta)
+    });
+    let (end, kept) = if let Some(left) = unchanged {
+        (left.end, left.index)
+    } else {
+        let end = valid_end(fs, file, len).map_err(io_error(target, "read"))?;
+        if end < len {
+            cut_torn_tail(fs, target, file, end, len, durability)?;
+        }
+        (end, None)
+    };
     let mut index = match rule {
         Some(rule) => {
-            let mut index =
-                Index::open(fs, target, file, end, rule).map_err(io_error(target, "read the index of"))?;
+            let mut index = match kept {
+                Some(kept) => Index::resume(fs, rule, kept),
+                None => {
+                    Index::open(fs, target, file, end, rule).map_err(io_error(target, "read the index of"))?
+                }
+            };
             if events.len() >= MAP_FROM_EVENTS {
                 index.map().map_err(io_error(target, "map the index of"))?;
             }
@@ -160,6 +200,7 @@ fn append_locked(
         fs.write_at(file, &batch, end).map_err(io_error(target, "append to"))?;
     }
     let new_end = end + batch.len() as u64;
+    let mut kept = None;
     if let Some(mut index) = index.take() {
         let recorded = written
             .iter()
@@ -168,8 +209,14 @@ fn append_locked(
         // The index is derived from the log: if it cannot be updated, the next append rebuilds
         // or catches it up, and the events are appended all the same.
         if recorded.is_ok() {
-            let _ = index.commit(file, new_end);
+            let last = written.last().map(|(_, offset)| xxh3_64(&batch[(offset - end) as usize..]));
+            kept = index.commit(file, new_end, last).ok();
         }
+    }
+    if (rule.is_none() || kept.is_some())
+        && let Ok(meta) = fs.file_metadata(file)
+    {
+        *left = Some(Left { end: new_end, changed: crate::sys::change_time(&meta), index: kept });
     }
     Ok((Appended { appended: written.len(), duplicates, offset: end }, !batch.is_empty()))
 }

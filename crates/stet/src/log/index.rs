@@ -110,6 +110,14 @@ pub(crate) struct Index<'a> {
     rule: &'a IdRule,
 }
 
+/// An index between two appends of one [`super::Appender`]: its file and header, as committed.
+#[derive(Debug)]
+pub(crate) struct Kept {
+    path: PathBuf,
+    file: File,
+    header: Header,
+}
+
 /// Slots read and written with `pread`/`pwrite` (a few events: no mapping to set up and tear
 /// down), or through a map of the whole file (a batch: no system call per event).
 enum Backing {
@@ -331,17 +339,25 @@ impl<'a> Index<'a> {
         Err(io::Error::other("the idempotency index is full"))
     }
 
-    /// After events were appended up to `end`: grows the table when half full (a rebuild), and
-    /// makes a checkpoint when [`CHECKPOINT_BYTES`] of log followed the last one.
-    pub fn commit(self, log: &File, end: u64) -> io::Result<()> {
+    /// An index kept by an appender that alone changed the log since it committed it.
+    pub fn resume(fs: &'a dyn Fs, rule: &'a IdRule, kept: Kept) -> Index<'a> {
+        Index { fs, path: kept.path, file: kept.file, backing: Backing::File, header: kept.header, rule }
+    }
+
+    /// After events were appended up to `end` (`last`: the hash of the line ending there, when
+    /// the caller knows it): grows the table when half full (a rebuild), and makes a checkpoint
+    /// when [`CHECKPOINT_BYTES`] of log followed the last one. Returns the index to keep.
+    pub fn commit(self, log: &File, end: u64, last: Option<u64>) -> io::Result<Kept> {
         if self.header.used * 2 > self.header.slots {
-            self.grow(log, end)?;
-            return Ok(());
+            return Ok(self.grow(log, end)?.keep());
         }
         let mut index = self;
         index.header.boot = crate::sys::boot_id().unwrap_or(0);
         index.header.written = end;
-        index.header.written_last = line_before_hash(index.fs, log, end)?;
+        index.header.written_last = match last {
+            Some(hash) => hash,
+            None => line_before_hash(index.fs, log, end)?,
+        };
         if end - index.header.covered >= CHECKPOINT_BYTES {
             if let Backing::Map(map) = &index.backing {
                 map.flush()?;
@@ -351,7 +367,12 @@ impl<'a> Index<'a> {
             index.header.last = index.header.written_last;
         }
         let header = index.header.encode();
-        index.write(0, &header)
+        index.write(0, &header)?;
+        Ok(index.keep())
+    }
+
+    fn keep(self) -> Kept {
+        Kept { path: self.path, file: self.file, header: self.header }
     }
 
     /// Maps the file, for a batch of many lookups and inserts.

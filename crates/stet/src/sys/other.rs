@@ -12,6 +12,10 @@ pub(crate) fn file_id(_meta: &Metadata) -> (u64, u64) {
     (0, 0)
 }
 
+pub(crate) fn change_time(_meta: &Metadata) -> Option<(i64, i64)> {
+    None
+}
+
 pub(crate) fn link_count(_meta: &Metadata) -> u64 {
     1
 }

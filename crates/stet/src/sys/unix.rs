@@ -10,6 +10,12 @@ pub(crate) fn file_id(meta: &Metadata) -> (u64, u64) {
     (meta.dev(), meta.ino())
 }
 
+/// The inode's change time (seconds, nanoseconds): any write, truncation or rename moves it.
+#[allow(clippy::unnecessary_wraps, reason = "None where the platform has no change time")]
+pub(crate) fn change_time(meta: &Metadata) -> Option<(i64, i64)> {
+    Some((meta.ctime(), meta.ctime_nsec()))
+}
+
 pub(crate) fn link_count(meta: &Metadata) -> u64 {
     meta.nlink()
 }
