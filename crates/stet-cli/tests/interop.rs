@@ -103,3 +103,67 @@ fn python_filelock_and_stet_flock_exclude_each_other() {
     race(dir.path(), python, 2, 2);
     assert_eq!(std::fs::read_to_string(&counter).unwrap(), format!("{}\n", 4 * ROUNDS), "an update was lost");
 }
+
+/// Peers and stet append to one log at once: every line whole, every event once.
+fn race_appends(dir: &std::path::Path, peer: impl Fn() -> Command + Sync, peer_events: usize) {
+    const STET_EVENTS: usize = 100;
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let output = peer().output().expect("the peer runs");
+                assert!(output.status.success(), "a peer failed: {}", stderr(&output));
+            });
+        }
+        for writer in 0..2 {
+            scope.spawn(move || {
+                for n in 0..STET_EVENTS {
+                    let event = format!(r#"{{"id":"stet-{writer}-{n}","kind":"progress"}}"#);
+                    let output =
+                        run(stet(dir).args(["--timeout", "120s", "log", "append", "events.ndjson", &event]));
+                    assert!(output.status.success(), "stet failed: {}", stderr(&output));
+                }
+            });
+        }
+    });
+    let text = std::fs::read_to_string(dir.join("events.ndjson")).unwrap();
+    let ids: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let event: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|err| panic!("a torn or glued line {line:?}: {err}"));
+            event["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 2 * peer_events + 2 * STET_EVENTS, "every event appended");
+    assert_eq!(unique.len(), ids.len(), "no event twice");
+}
+
+#[test]
+fn node_and_stet_appending_to_one_log_under_the_mkdir_protocol_interleave_no_bytes() {
+    let interop = interop_dir();
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join(".stet")).unwrap();
+    std::fs::write(dir.path().join(".stet/config.toml"), "[lock]\nprotocol = \"mkdir\"\n").unwrap();
+    let log = dir.path().join("events.ndjson");
+    std::fs::write(&log, "").unwrap();
+    let node = || {
+        let mut command = Command::new("node");
+        command.env("NODE_PATH", interop.join("node_modules"));
+        command.arg(peers_dir().join("node-log-worker.js")).arg(&log).arg("200");
+        command
+    };
+    race_appends(dir.path(), node, 200);
+}
+
+#[test]
+fn python_and_stet_appending_to_one_log_under_flock_interleave_no_bytes() {
+    let dir = scratch();
+    let log = dir.path().join("events.ndjson");
+    let python = || {
+        let mut command = Command::new("python3");
+        command.arg(peers_dir().join("python-log-worker.py")).arg(&log).arg("200");
+        command
+    };
+    race_appends(dir.path(), python, 200);
+}
