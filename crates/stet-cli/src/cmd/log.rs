@@ -178,6 +178,7 @@ fn failure(log: &Path, err: LogError) -> Failure {
         }
         LogError::NotFound { .. } => Failure::new("ENOTFOUND", err.to_string()).with_path(log),
         LogError::Lock(err) => err.into(),
+        LogError::Write(err) => err.into(),
         LogError::Io { ref path, ref source, .. } => {
             Failure::io(path, source, "").with_path(path).with_message(err.to_string())
         }

@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::index::{Index, Kept};
 use super::lines::{read_range, valid_end};
-use super::{IdRule, LogError, io_error};
+use super::{IdRule, LogError, io_error, open_error};
 use crate::atomic::Durability;
 use crate::lock::{LockFile, Locker};
 
@@ -58,7 +58,7 @@ pub fn append(
     let fs = &**locker.file_system();
     let lock = locker.lock(path)?;
     let target = lock.path().to_path_buf();
-    let file = fs.open_rw(&target, 0o666).map_err(io_error(&target, "open"))?;
+    let file = fs.open_rw(&target, 0o666).map_err(open_error(&target))?;
     let (appended, wrote) = append_locked(fs, &target, &file, events, rule, durability, &mut None)?;
     let _ = lock.release();
     flush(fs, &target, &file, durability, wrote)?;
@@ -119,7 +119,7 @@ impl Appender {
             Some(file) if names(fs, &self.path, &file) => file,
             _ => {
                 self.left = None;
-                fs.open_rw(&self.path, 0o666).map_err(io_error(&self.path, "open"))?
+                fs.open_rw(&self.path, 0o666).map_err(open_error(&self.path))?
             }
         };
         let file = self.file.insert(current);

@@ -114,6 +114,9 @@ pub enum LogError {
     /// The log's lock could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// Rewriting the log atomically (a repair) failed; the log is as it was.
+    #[error(transparent)]
+    Write(#[from] crate::atomic::WriteError),
     /// A file-system step failed.
     #[error("cannot {step} {}: {source}", path.display())]
     Io {
@@ -128,11 +131,17 @@ pub enum LogError {
 
 fn io_error(path: &std::path::Path, step: &'static str) -> impl FnOnce(io::Error) -> LogError {
     let path = path.to_owned();
+    move |source| LogError::Io { path, step, source }
+}
+
+/// For opening the log itself: a missing log is [`LogError::NotFound`].
+fn open_error(path: &std::path::Path) -> impl FnOnce(io::Error) -> LogError {
+    let path = path.to_owned();
     move |source| {
-        if source.kind() == io::ErrorKind::NotFound && step == "open" {
+        if source.kind() == io::ErrorKind::NotFound {
             LogError::NotFound { path }
         } else {
-            LogError::Io { path, step, source }
+            LogError::Io { path, step: "open", source }
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::append::keep_rejected;
 use super::index::index_path;
 use super::lines::{is_valid, parse, read_range, scan, valid_end};
-use super::{LogError, io_error};
+use super::{LogError, io_error, open_error};
 use crate::atomic::Writer;
 use crate::fs::Fs;
 use crate::lock::Locker;
@@ -73,7 +73,7 @@ impl Reader {
     /// Opens the log at `path` to read from `from` (rounded up to the next line start when it
     /// falls inside a line).
     pub fn open(fs: Arc<dyn Fs>, path: &Path, from: u64) -> Result<Reader, LogError> {
-        let file = fs.open_read(path).map_err(io_error(path, "open"))?;
+        let file = fs.open_read(path).map_err(open_error(path))?;
         let meta = fs.file_metadata(&file).map_err(io_error(path, "stat"))?;
         if meta.is_dir() {
             return Err(LogError::Io {
@@ -213,7 +213,7 @@ impl Verified {
 
 /// Checks the whole log without changing it.
 pub fn verify(fs: &dyn Fs, path: &Path) -> Result<Verified, LogError> {
-    let file = fs.open_read(path).map_err(io_error(path, "open"))?;
+    let file = fs.open_read(path).map_err(open_error(path))?;
     let len = fs.file_metadata(&file).map_err(io_error(path, "stat"))?.len();
     let end = valid_end(fs, &file, len).map_err(io_error(path, "read"))?;
     let mut lines = 0;
@@ -240,7 +240,7 @@ pub fn repair(locker: &Locker, writer: &Writer, path: &Path) -> Result<Verified,
     if found.is_clean() {
         return Ok(found);
     }
-    let file = fs.open_read(&target).map_err(io_error(&target, "open"))?;
+    let file = fs.open_read(&target).map_err(open_error(&target))?;
     let end = found.bytes - found.torn_tail_bytes;
     let mut kept = Vec::new();
     let mut rejected = Vec::new();
@@ -263,17 +263,9 @@ pub fn repair(locker: &Locker, writer: &Writer, path: &Path) -> Result<Verified,
         }
     }
     keep_rejected(fs, &target, &rejected, writer.durability_policy())?;
-    let staged = writer.stage(&target, &kept).map_err(|err| LogError::Io {
-        path: target.clone(),
-        step: "rewrite",
-        source: std::io::Error::other(err.to_string()),
-    })?;
+    let staged = writer.stage(&target, &kept)?;
     lock.check()?;
-    staged.commit().map_err(|err| LogError::Io {
-        path: target.clone(),
-        step: "rewrite",
-        source: std::io::Error::other(err.to_string()),
-    })?;
+    staged.commit()?;
     let _ = fs.remove_file(&index_path(&target));
     let _ = lock.release();
     Ok(found)
