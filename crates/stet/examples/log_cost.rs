@@ -32,17 +32,22 @@ fn main() {
         };
         append("warm-up".into());
         let started = Instant::now();
-        for n in 0..2_000 {
+        for n in 0..rounds() {
             append(format!("m{n}"));
         }
-        println!("{events} events: {:?} per append() without flush", started.elapsed() / 2_000);
+        println!("{events} events: {:?} per append() without flush", started.elapsed() / rounds());
         let mut appender =
             stet::log::Appender::open(&locker, Durability::None, &path, Some(IdRule::default())).unwrap();
         let started = Instant::now();
-        for n in 0..2_000 {
+        for n in 0..rounds() {
             appender.append(&[serde_json::json!({ "id": format!("k{n}") })]).unwrap();
         }
-        println!("{events} events: {:?} per Appender::append without flush", started.elapsed() / 2_000);
+        println!("{events} events: {:?} per Appender::append without flush", started.elapsed() / rounds());
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Appends measured per log (`ROUNDS`, default 2,000).
+fn rounds() -> u32 {
+    std::env::var("ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000)
 }
