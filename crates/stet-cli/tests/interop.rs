@@ -129,8 +129,8 @@ fn race_appends(dir: &std::path::Path, peer: impl Fn() -> Command + Sync, peer_e
     let ids: Vec<String> = text
         .lines()
         .map(|line| {
-            let event: serde_json::Value =
-                serde_json::from_str(line).unwrap_or_else(|err| panic!("a torn or glued line {line:?}: {err}"));
+            let event: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|err| panic!("a torn or glued line {line:?}: {err}"));
             event["id"].as_str().unwrap().to_owned()
         })
         .collect();
