@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use stet::atomic::{Durability, Writer};
 use stet::config::Config;
 use stet::duration::{self, Span};
+use stet::lease::Leases;
 use stet::lock::{Locker, Wait};
 
 use crate::failure::Failure;
@@ -17,6 +18,12 @@ pub struct Context {
     pub writer: Writer,
     /// `log.id_field`: the event field that makes appends idempotent.
     pub log_id_field: String,
+    pub root: PathBuf,
+    pub owner: Option<String>,
+    pub ignore_leases: bool,
+    /// `lease.ttl`.
+    pub lease_ttl: std::time::Duration,
+    pub lock_wait: Wait,
 }
 
 impl Context {
@@ -53,6 +60,29 @@ impl Context {
             locker,
             writer: Writer::new().durability(durability),
             log_id_field: config.log_id_field,
+            root,
+            owner: global.owner.clone().filter(|owner| !owner.is_empty()),
+            ignore_leases: global.ignore_leases,
+            lease_ttl: config.lease_ttl,
+            lock_wait: wait,
         })
+    }
+
+    /// The root's leases, their records written as durably as files are.
+    pub fn leases(&self) -> Result<Leases, Failure> {
+        let busy = match self.lock_wait {
+            Wait::Immediately => std::time::Duration::ZERO,
+            Wait::For(limit) => limit,
+            Wait::Forever => std::time::Duration::from_secs(3600),
+        };
+        Ok(Leases::new(&self.root)?.durability(self.writer.durability_policy()).busy_wait(busy))
+    }
+
+    /// Refuses a change to `path` under another owner's live lease (unless --ignore-leases).
+    pub fn check_lease(&self, path: &std::path::Path) -> Result<(), Failure> {
+        if self.ignore_leases {
+            return Ok(());
+        }
+        Ok(self.leases()?.check(path, self.owner.as_deref())?)
     }
 }

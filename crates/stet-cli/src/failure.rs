@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use stet::atomic::WriteError;
 use stet::config::ConfigError;
 use stet::doc::{DocError, EditError};
+use stet::lease::LeaseError;
 use stet::lock::{Holder, LockError};
 use stet::update::UpdateError;
 
@@ -124,6 +125,46 @@ impl From<LockError> for Failure {
         let mut failure = Failure::new(code, err.to_string()).with_path(err.path());
         failure.holder = err.holder().cloned().map(Box::new);
         failure
+    }
+}
+
+impl From<LeaseError> for Failure {
+    fn from(err: LeaseError) -> Self {
+        let message = err.to_string();
+        match err {
+            LeaseError::Leased { path, holder } => {
+                let mut failure = Failure::new(
+                    "ELEASED",
+                    format!(
+                        "{message}. Wait for it to be released or to expire, or act as its owner (--owner)."
+                    ),
+                )
+                .with_path(Path::new(&path))
+                .with_extra("expires_at", json!(holder.expires_at_text()));
+                failure.holder = Some(Box::new(Holder {
+                    pid: holder.pid,
+                    host: holder.host.clone(),
+                    owner: Some(holder.owner.clone()),
+                    command: String::new(),
+                    since: holder.acquired_text(),
+                }));
+                failure
+            }
+            LeaseError::NotHeld { path, .. } => {
+                Failure::new("ENOTFOUND", message).with_path(Path::new(&path))
+            }
+            LeaseError::Corrupt { record, .. } | LeaseError::Newer { record, .. } => {
+                Failure::new("EMALFORMED", message).with_path(&record)
+            }
+            LeaseError::OutsideRoot { path, .. } => Failure::usage(message).with_path(&path),
+            LeaseError::Invalid(_) => Failure::usage(message),
+            LeaseError::Busy { .. } => Failure::new("ELOCK_TIMEOUT", message),
+            LeaseError::Write(err) => err.into(),
+            LeaseError::Io { path, source, .. } => {
+                Failure::io(&path, &source, "").with_path(&path).with_message(message)
+            }
+            _ => Failure::new("EIO", message),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// The exit codes, shown under `--help`.
-const EXIT_CODES: &str = "Exit codes: 0 ok, 1 I/O error, 2 usage error, 3 conflict (EEXIST, ECOMPROMISED, ECONFLICT), \
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 I/O error, 2 usage error, 3 conflict (EEXIST, ECOMPROMISED, ECONFLICT, ELEASED), \
 65 malformed input, 75 lock timeout; update and lock exit with COMMAND's status when it fails.";
 
 /// stet: safe concurrent, crash-safe changes to shared plain-text files.
@@ -44,6 +44,9 @@ pub struct Global {
     /// Who is acting, recorded in lock metadata
     #[arg(long, global = true, value_name = "ID", env = "STET_OWNER")]
     pub owner: Option<String>,
+    /// Write even under another owner's lease
+    #[arg(long, global = true)]
+    pub ignore_leases: bool,
     /// Say less on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -131,6 +134,11 @@ pub enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Leases: an owner's exclusive right to change paths, across processes, for a while
+    Lease {
+        #[command(subcommand)]
+        command: LeaseCommand,
+    },
     /// Run COMMAND while holding FILE's lock
     Lock {
         /// The file to lock
@@ -185,6 +193,73 @@ pub enum LogCommand {
     Repair {
         /// The log
         log: PathBuf,
+    },
+}
+
+impl Command {
+    /// The path this command changes, which another owner's lease may forbid.
+    pub fn changes(&self) -> Option<&std::path::Path> {
+        match self {
+            Command::Write { file, .. }
+            | Command::Update { file, .. }
+            | Command::Unset { file, .. }
+            | Command::Merge { file, .. } => Some(file),
+            Command::Set(args) | Command::Push(args) => Some(&args.file),
+            Command::New { dir, .. } => Some(dir),
+            Command::Log { command: LogCommand::Append { log, .. } | LogCommand::Repair { log } } => {
+                Some(log)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaseCommand {
+    /// Lease PATHs to --owner, all or none (renews those it already holds)
+    Acquire {
+        /// Files or directories (a directory's lease covers everything below it)
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// How long the lease lasts unless renewed (default: lease.ttl, 30s)
+        #[arg(long, value_name = "DUR")]
+        ttl: Option<String>,
+        /// Keep trying for this long while another owner holds an overlapping lease
+        #[arg(long, value_name = "DUR")]
+        wait: Option<String>,
+    },
+    /// Extend --owner's leases on PATHs to --ttl from now
+    Renew {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "DUR")]
+        ttl: Option<String>,
+    },
+    /// Release --owner's leases on PATHs
+    Release {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List leases (of --owner, overlapping PATHs when given)
+    Status { paths: Vec<PathBuf> },
+    /// Release everything --owner holds, or remove every expired lease
+    Cleanup {
+        /// Remove expired leases instead of --owner's
+        #[arg(long)]
+        expired: bool,
+    },
+    /// Hold leases on PATHs, renewed, while COMMAND runs; release them when it ends
+    Run {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "DUR")]
+        ttl: Option<String>,
+        /// Keep trying for this long while another owner holds an overlapping lease
+        #[arg(long, value_name = "DUR")]
+        wait: Option<String>,
+        /// The command and its arguments
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
     },
 }
 

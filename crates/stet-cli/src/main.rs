@@ -47,6 +47,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let ctx = context::Context::build(&cli.global)?;
+    if let Some(path) = cli.command.changes() {
+        ctx.check_lease(path)?;
+    }
     match cli.command {
         Command::Write { file, create_new, mode } => cmd::write::run(&ctx, &file, create_new, mode),
         Command::Update { file, command } => cmd::update::run(&ctx, &file, &command),
@@ -58,6 +61,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Merge { file, options } => cmd::doc::merge(&ctx, &file, &options),
         Command::Version { file } => cmd::doc::version(&ctx, &file),
         Command::Log { command } => cmd::log::run(&ctx, command),
+        Command::Lease { command } => cmd::lease::run(&ctx, command),
         Command::New { dir, slug, pattern, template, assignments } => {
             cmd::new::run(&ctx, &dir, &slug, &pattern, template.as_deref(), &assignments)
         }

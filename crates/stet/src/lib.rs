@@ -7,6 +7,7 @@
 //! - [`update`]: locked read-modify-write of a whole file.
 //! - [`doc`]: format-preserving, locked edits of frontmatter and YAML, JSON and TOML files.
 //! - [`log`]: NDJSON event logs: linearized, durable, idempotent appends; tolerant reads.
+//! - [`lease`]: an owner's leases on paths, across processes, with TTLs.
 //! - [`entry`]: the next numbered entry of a spec or story directory, created whole.
 //! - [`config`], [`root`]: a project's settings and where they live.
 //!
@@ -22,6 +23,7 @@ pub mod doc;
 pub mod duration;
 pub mod entry;
 pub mod fs;
+pub mod lease;
 pub mod lock;
 pub mod log;
 pub mod root;

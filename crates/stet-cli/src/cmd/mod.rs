@@ -1,6 +1,7 @@
 //! One module a command.
 
 pub mod doc;
+pub mod lease;
 pub mod lock;
 pub mod log;
 pub mod new;
