@@ -5,6 +5,7 @@ mod doc;
 mod errors;
 mod interop;
 mod kill;
+mod lease;
 mod lock;
 mod log;
 mod new;
