@@ -206,6 +206,9 @@ pub fn run(options: &[&str]) -> io::Result<()> {
     if only.is_none_or(|only| only == "log") {
         out.push_str(&crate::log_suite::extras(&tools, &dir, quick)?);
     }
+    if only.is_none_or(|only| only == "lease") {
+        out.push_str(&crate::lease_suite::extras(&dir, quick)?);
+    }
     std::fs::remove_dir_all(&dir)?;
     print!("{out}");
     Ok(())

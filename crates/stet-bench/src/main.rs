@@ -15,6 +15,7 @@ mod doc;
 mod doc_suite;
 mod floor;
 mod harness;
+mod lease_suite;
 mod log_suite;
 mod report;
 
