@@ -327,16 +327,36 @@ impl Leases {
         }
         let expires = now + ttl;
         let mut leases = Vec::with_capacity(names.len());
-        for (name, current) in names.iter().zip(previous) {
+        for (at, name) in names.iter().enumerate() {
             // The same owner renewing keeps the time it first took the lease, while it was live.
-            let acquired =
-                current.filter(|lease| !lease.is_expired(now)).map_or(now, |lease| lease.acquired_at);
+            let acquired = previous[at]
+                .as_ref()
+                .filter(|lease| !lease.is_expired(now))
+                .map_or(now, |lease| lease.acquired_at);
             let lease = Lease::new(record::join(name), owner, acquired, expires);
             let node = Node::new(&self.tree, name);
-            self.writer.write(&node.record(), &lease.to_json())?;
+            if let Err(err) = self.writer.write(&node.record(), &lease.to_json()) {
+                // All or none: the records already written go back to what they were.
+                self.restore(&names[..at], &previous[..at]);
+                return Err(err.into());
+            }
             leases.push(lease);
         }
         Ok(leases)
+    }
+
+    /// Puts back the records of `names` as they were before a failed change (best effort: a
+    /// record that cannot be restored is the owner's, and expires with its TTL).
+    fn restore(&self, names: &[Vec<String>], previous: &[Option<Lease>]) {
+        for (name, before) in names.iter().zip(previous) {
+            let node = Node::new(&self.tree, name);
+            let _ = match before {
+                Some(lease) => {
+                    self.writer.write(&node.record(), &lease.to_json()).map(drop).map_err(LeaseError::from)
+                }
+                None => node.remove(&*self.fs, self.writer.durability_policy()),
+            };
+        }
     }
 
     /// A live lease of another owner that overlaps `name`: on it, on an ancestor, or below it.
