@@ -210,9 +210,8 @@ fn lease_run_releases_when_its_command_fails_and_exits_with_its_status() {
     assert!(live(dir.path()).is_empty());
 }
 
-/// Every command that changes a file, run as `owner` on a file under `docs/`.
-fn writers(dir: &Path) -> Vec<(&'static str, Vec<String>, Option<&'static str>)> {
-    let _ = dir;
+/// Every command that changes a file, with its arguments (on files under `docs/`) and input.
+fn writers() -> Vec<(&'static str, Vec<String>, Option<&'static str>)> {
     let strings = |args: &[&str]| args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
     vec![
         ("write", strings(&["write", "docs/a.md"]), Some("new content\n")),
@@ -260,7 +259,7 @@ fn every_writing_command_refuses_another_owners_lease_and_lets_the_owner_write()
     std::fs::write(dir.path().join("docs/events.ndjson"), "{\"id\":\"e0\"}\n").unwrap();
     let output = lease(dir.path(), "alice", &["acquire", "docs", "--ttl", "10m"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    for (name, args, input) in writers(dir.path()) {
+    for (name, args, input) in writers() {
         for intruder in [Some("bob"), None] {
             let before = snapshot(dir.path());
             let output = attempt(dir.path(), intruder, &["--json"], &args, input);

@@ -37,7 +37,7 @@ const LEASES_DIR: &str = ".stet/leases";
 #[non_exhaustive]
 pub enum LeaseError {
     /// A path overlaps a live lease of another owner.
-    #[error("{} is leased by {} until {} (lease on {}, pid {} on {})", path, holder.owner, holder.expires_text(), holder.path_text(), holder.pid, holder.host)]
+    #[error("{} is leased by {} until {} (lease on {}, pid {} on {})", path, holder.owner, holder.expires_at_text(), holder.path, holder.pid, holder.host)]
     Leased {
         /// The path asked for, relative to the root.
         path: String,

@@ -61,14 +61,6 @@ impl Lease {
         self.expires_at <= now
     }
 
-    pub(crate) fn expires_text(&self) -> String {
-        rfc3339(self.expires_at)
-    }
-
-    pub(crate) fn path_text(&self) -> &str {
-        &self.path
-    }
-
     /// `acquired_at` in RFC 3339.
     pub fn acquired_text(&self) -> String {
         rfc3339(self.acquired_at)
