@@ -18,11 +18,8 @@ pub fn run(ctx: &Context, command: LeaseCommand) -> Result<ExitCode, Failure> {
     let leases = ctx.leases()?;
     match command {
         LeaseCommand::Acquire { paths, ttl, wait } => {
-            let (owner, ttl, wait) = (owner(ctx)?, ttl_of(ctx, ttl.as_deref())?, wait_of(wait.as_deref())?);
-            let taken = match wait {
-                Some(wait) => leases.acquire_waiting(&paths, owner, ttl, wait)?,
-                None => leases.acquire(&paths, owner, ttl)?,
-            };
+            let (owner, ttl) = (owner(ctx)?, ttl_of(ctx, ttl.as_deref())?);
+            let taken = acquire(&leases, &paths, owner, ttl, wait.as_deref())?;
             print_leases(ctx, &taken, "leased")?;
         }
         LeaseCommand::Renew { paths, ttl } => {
@@ -77,11 +74,8 @@ fn hold_while(
     wait: Option<&str>,
     command: &[std::ffi::OsString],
 ) -> Result<ExitCode, Failure> {
-    let (owner, ttl, wait) = (owner(ctx)?, ttl_of(ctx, ttl)?, wait_of(wait)?);
-    match wait {
-        Some(wait) => leases.acquire_waiting(paths, owner, ttl, wait)?,
-        None => leases.acquire(paths, owner, ttl)?,
-    };
+    let (owner, ttl) = (owner(ctx)?, ttl_of(ctx, ttl)?);
+    acquire(leases, paths, owner, ttl, wait)?;
     let (stop, stopped) = mpsc::channel::<()>();
     let outcome = std::thread::scope(|scope| {
         let renewer = scope.spawn(move || -> Option<String> {
@@ -122,6 +116,20 @@ fn hold_while(
         eprintln!("stet: warning: releasing the lease failed: {err}");
     }
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// Acquires once, or with `--wait` until its deadline.
+fn acquire(
+    leases: &Leases,
+    paths: &[std::path::PathBuf],
+    owner: &str,
+    ttl: Duration,
+    wait: Option<&str>,
+) -> Result<Vec<Lease>, Failure> {
+    Ok(match wait_of(wait)? {
+        Some(wait) => leases.acquire_waiting(paths, owner, ttl, wait)?,
+        None => leases.acquire(paths, owner, ttl)?,
+    })
 }
 
 fn owner(ctx: &Context) -> Result<&str, Failure> {

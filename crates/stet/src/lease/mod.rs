@@ -28,6 +28,7 @@ use tree::{Mode, Node};
 
 use crate::atomic::{Durability, Writer};
 use crate::fs::Fs;
+use crate::lock::backoff::Backoff;
 
 /// Where the lease tree lives under the root.
 const LEASES_DIR: &str = ".stet/leases";
@@ -193,13 +194,12 @@ impl Leases {
         wait: Duration,
     ) -> Result<Vec<Lease>, LeaseError> {
         let deadline = std::time::Instant::now() + wait;
-        let mut pause = Duration::from_millis(5);
+        let mut pauses = Backoff::between(Duration::from_millis(5), Duration::from_millis(250));
         loop {
             match self.acquire(paths, owner, ttl) {
                 Err(LeaseError::Leased { .. }) if std::time::Instant::now() < deadline => {
                     let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    std::thread::sleep(jitter(pause).min(left));
-                    pause = (pause * 2).min(Duration::from_millis(250));
+                    std::thread::sleep(pauses.next().expect("backoff never ends").min(left));
                 }
                 other => return other,
             }
@@ -479,9 +479,4 @@ fn canonical_prefix(fs: &dyn Fs, path: &Path) -> Result<PathBuf, LeaseError> {
             return Err(LeaseError::Invalid(format!("{} cannot be resolved", path.display())));
         }
     }
-}
-
-fn jitter(pause: Duration) -> Duration {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    pause + pause * (nanos % 100) / 100
 }

@@ -10,6 +10,7 @@ use super::record::{Lease, Read};
 use super::{LeaseError, io_error};
 use crate::atomic::Durability;
 use crate::fs::{Fs, LockKind};
+use crate::lock::backoff::Backoff;
 
 /// The record's name in its node.
 const RECORD: &str = "lease.json";
@@ -53,7 +54,7 @@ impl Node {
             Ok(Some(bytes)) => Lease::parse(&record, &bytes).map(Some),
             Ok(None) => Ok(None),
             // A missing node directory, or a path component that is a file: no lease here.
-            Err(err) if err.raw_os_error() == Some(libc_enotdir()) => Ok(None),
+            Err(err) if err.raw_os_error() == Some(libc::ENOTDIR) => Ok(None),
             Err(source) => Err(LeaseError::Io { path: record, step: "read", source }),
         }
     }
@@ -87,7 +88,7 @@ impl Node {
         let dir = fs.open_read(&self.dir).map_err(io_error(&self.dir, "open"))?;
         let kind = if mode == Mode::Exclusive { LockKind::Exclusive } else { LockKind::Shared };
         let started = Instant::now();
-        let mut pause = Duration::from_micros(200);
+        let mut pauses = Backoff::between(Duration::from_micros(200), Duration::from_millis(20));
         loop {
             if fs.try_lock(&dir, kind).map_err(io_error(&self.dir, "lock"))? {
                 return Ok(Held { _dir: dir });
@@ -95,8 +96,7 @@ impl Node {
             if started.elapsed() >= wait {
                 return Err(LeaseError::Busy { path: super::record::join(name), waited: started.elapsed() });
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
+            std::thread::sleep(pauses.next().expect("backoff never ends"));
         }
     }
 }
@@ -162,7 +162,7 @@ fn visit_tree(
 ) -> Result<(), LeaseError> {
     let names = match fs.list_dir(dir) {
         Ok(names) => names,
-        Err(err) if err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc_enotdir()) => {
+        Err(err) if err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ENOTDIR) => {
             return Ok(());
         }
         Err(err) => return Err(LeaseError::Io { path: dir.to_owned(), step: "list", source: err }),
@@ -184,8 +184,4 @@ fn visit_tree(
         }
     }
     Ok(())
-}
-
-fn libc_enotdir() -> i32 {
-    libc::ENOTDIR
 }

@@ -12,13 +12,19 @@ const LONGEST: Duration = Duration::from_millis(2);
 /// An endless sequence of pauses: doubling from 50 µs up to 2 ms, each drawn at random from its
 /// upper half, so waiters that started together spread out.
 #[derive(Debug)]
-pub(super) struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
+    longest: Duration,
 }
 
 impl Backoff {
-    pub(super) fn new() -> Self {
-        Backoff { next: FIRST }
+    pub(crate) fn new() -> Self {
+        Self::between(FIRST, LONGEST)
+    }
+
+    /// The same shape between other bounds (a lease waiter polls records, not a lock).
+    pub(crate) fn between(first: Duration, longest: Duration) -> Self {
+        Backoff { next: first, longest }
     }
 }
 
@@ -27,7 +33,7 @@ impl Iterator for Backoff {
 
     fn next(&mut self) -> Option<Duration> {
         let ceiling = self.next;
-        self.next = (self.next * 2).min(LONGEST);
+        self.next = (self.next * 2).min(self.longest);
         let half = ceiling / 2;
         Some(half + half.mul_f64(fastrand::f64()))
     }

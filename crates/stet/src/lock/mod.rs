@@ -23,7 +23,7 @@
 //!   frozen) can be taken over; the holder then learns so from [`Lock::check`] and must not commit.
 //!   proper-lockfile peers may still race each other on a stale lock, as they always have.
 
-mod backoff;
+pub(crate) mod backoff;
 mod error;
 mod flock;
 mod guard;
