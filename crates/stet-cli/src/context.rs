@@ -6,7 +6,7 @@ use stet::atomic::{Durability, Writer};
 use stet::config::Config;
 use stet::duration::{self, Span};
 use stet::lease::Leases;
-use stet::lock::{Locker, Wait};
+use stet::lock::{Locker, Protocol, Wait};
 
 use crate::failure::Failure;
 use crate::flags::Global;
@@ -41,7 +41,16 @@ impl Context {
             Span::Finite(limit) => Wait::For(limit),
             Span::Infinite => Wait::Forever,
         };
-        let mut locker = Locker::new().protocol(config.protocol).wait(wait).owner(global.owner.clone());
+        let protocol = match global.lock_protocol.as_deref() {
+            Some("mkdir") => Protocol::Mkdir { stale: config.lock_stale },
+            Some(_) => Protocol::Flock,
+            None => config.protocol,
+        };
+        let mut locker = Locker::new()
+            .protocol(protocol)
+            .suffix(&config.lock_suffix)
+            .wait(wait)
+            .owner(global.owner.clone());
         if !global.quiet {
             locker = locker.on_long_wait(|notice| match &notice.holder {
                 Some(holder) => {
@@ -51,7 +60,7 @@ impl Context {
             });
         }
         if global.verbose {
-            eprintln!("stet: root {}, lock protocol {:?}, wait {wait:?}", root.display(), config.protocol);
+            eprintln!("stet: root {}, lock protocol {protocol:?}, wait {wait:?}", root.display());
         }
         let durability = if global.no_sync || !config.sync { Durability::None } else { Durability::Sync };
         Ok(Context {

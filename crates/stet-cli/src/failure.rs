@@ -120,9 +120,16 @@ impl From<LockError> for Failure {
             LockError::Compromised { .. } => "ECOMPROMISED",
             LockError::AlreadyHeld { .. } => "ECONFLICT",
             LockError::Unsupported { .. } => "EUSAGE",
+            LockError::Foreign { .. } | LockError::OtherProtocol { .. } => "EEXIST",
             other => error_chain(other).map_or("EIO", io_code),
         };
-        let mut failure = Failure::new(code, err.to_string()).with_path(err.path());
+        // A refused side file is named itself: it is the file the user must look at.
+        let path = match &err {
+            LockError::Foreign { side_path, .. } => side_path.as_path(),
+            LockError::OtherProtocol { lock_path, .. } => lock_path.as_path(),
+            other => other.path(),
+        };
+        let mut failure = Failure::new(code, err.to_string()).with_path(path);
         failure.holder = err.holder().cloned().map(Box::new);
         failure
     }

@@ -47,6 +47,9 @@ pub struct Global {
     /// Write even under another owner's lease
     #[arg(long, global = true)]
     pub ignore_leases: bool,
+    /// The lock protocol: flock, or mkdir to share files with npm proper-lockfile (default: lock.protocol, flock)
+    #[arg(long, global = true, value_name = "PROTOCOL", env = "STET_LOCK_PROTOCOL", value_parser = ["flock", "mkdir"])]
+    pub lock_protocol: Option<String>,
     /// Say less on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -69,7 +69,7 @@ fn an_updater_killed_while_holding_the_flock_does_not_block_the_next() {
     let dir = scratch();
     std::fs::write(dir.path().join("counter"), "0\n").unwrap();
     for _ in 0..5 {
-        kill_a_holder(dir.path());
+        kill_a_holder(dir.path(), "counter.lock");
         let started = Instant::now();
         let output =
             run(stet(dir.path()).args(["--timeout", "5s", "update", "counter", "--"]).args(INCREMENT));
@@ -80,39 +80,58 @@ fn an_updater_killed_while_holding_the_flock_does_not_block_the_next() {
 }
 
 #[test]
-fn a_killed_holders_mkdir_lock_goes_stale_and_is_taken_over() {
+fn a_killed_holders_mkdir_lock_is_taken_over_at_once_on_its_own_host() {
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join(".stet")).unwrap();
+    std::fs::write(dir.path().join(".stet/config.toml"), "[lock]\nprotocol = \"mkdir\"\nstale = \"10s\"\n")
+        .unwrap();
+    std::fs::write(dir.path().join("counter"), "0\n").unwrap();
+    for _ in 0..3 {
+        kill_a_holder(dir.path(), "counter.lock.holder");
+        assert!(dir.path().join("counter.lock").is_dir(), "a killed holder's directory stays");
+        let started = Instant::now();
+        let output =
+            run(stet(dir.path()).args(["--timeout", "10s", "update", "counter", "--"]).args(INCREMENT));
+        assert!(output.status.success(), "the abandoned lock is taken over: {}", stderr(&output));
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(2),
+            "its record names a dead pid here: no wait for stale ({waited:?})"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("counter")).unwrap(), "3\n");
+    assert_eq!(names(dir.path()), [".stet", "counter"], "no lock, no record, no temporary file remains");
+}
+
+#[test]
+fn a_mkdir_lock_whose_holder_ran_on_another_host_goes_stale_before_it_is_taken_over() {
     let dir = scratch();
     std::fs::create_dir(dir.path().join(".stet")).unwrap();
     std::fs::write(dir.path().join(".stet/config.toml"), "[lock]\nprotocol = \"mkdir\"\nstale = \"2s\"\n")
         .unwrap();
     std::fs::write(dir.path().join("counter"), "0\n").unwrap();
-    for _ in 0..3 {
-        kill_a_holder(dir.path());
-        assert!(dir.path().join("counter.lock").is_dir(), "a killed holder's directory stays until stale");
-        let started = Instant::now();
-        let output =
-            run(stet(dir.path()).args(["--timeout", "10s", "update", "counter", "--"]).args(INCREMENT));
-        assert!(output.status.success(), "the stale lock is taken over: {}", stderr(&output));
-        let waited = started.elapsed();
-        assert!(
-            waited >= Duration::from_millis(1500) && waited < Duration::from_secs(6),
-            "waited {waited:?}"
-        );
-    }
-    assert_eq!(std::fs::read_to_string(dir.path().join("counter")).unwrap(), "3\n");
-    // A holder killed while writing its holder record leaves that temporary file, named so that
-    // a sweep knows its creator is dead; nothing else may remain.
-    let left: Vec<String> =
-        names(dir.path()).into_iter().filter(|name| !stet::atomic::is_orphaned_temp_file(name)).collect();
-    assert_eq!(left, [".stet", "counter"]);
+    kill_a_holder(dir.path(), "counter.lock.holder");
+    // The same record, as if written on another machine sharing the directory: its pid means
+    // nothing here, so only staleness can free the lock.
+    let record_path = dir.path().join("counter.lock.holder");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    record["host"] = "elsewhere".into();
+    std::fs::write(&record_path, record.to_string()).unwrap();
+    let started = Instant::now();
+    let output = run(stet(dir.path()).args(["--timeout", "10s", "update", "counter", "--"]).args(INCREMENT));
+    assert!(output.status.success(), "the stale lock is taken over: {}", stderr(&output));
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(6), "waited {waited:?}");
+    assert_eq!(names(dir.path()), [".stet", "counter"]);
 }
 
-/// Starts `stet update counter -- sleep 30`, waits until it holds the lock, and kills it and its
-/// command with SIGKILL.
-fn kill_a_holder(dir: &std::path::Path) {
+/// Starts `stet update counter -- sleep 30`, waits until it holds the lock (until `sign` appears),
+/// and kills it and its command with SIGKILL.
+fn kill_a_holder(dir: &std::path::Path, sign: &str) {
     let mut holder =
         stet(dir).args(["update", "counter", "--", "sleep", "30"]).process_group(0).spawn().unwrap();
-    wait_for(&dir.join("counter.lock"));
+    wait_for(&dir.join(sign));
     // SAFETY: killing the process group made for the holder and its command.
     unsafe { libc::kill(-(holder.id() as i32), libc::SIGKILL) };
     holder.wait().unwrap();
@@ -120,7 +139,8 @@ fn kill_a_holder(dir: &std::path::Path) {
 
 fn wait_for(path: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
+    // A record counts once written: a holder killed between creating and writing it left none.
+    while !path.exists() || (path.is_file() && std::fs::metadata(path).map_or(0, |meta| meta.len()) == 0) {
         assert!(Instant::now() < deadline, "{} never appeared", path.display());
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -8,8 +8,9 @@ pub fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("stet-cli-test-").tempdir().expect("a temporary directory can be made")
 }
 
+/// The binary under test: this build, or `$STET_TEST_BIN` (to see a new test fail on an older build).
 pub fn stet_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_stet"))
+    std::env::var_os("STET_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_stet")), PathBuf::from)
 }
 
 /// `stet` run in `dir`, with none of the caller's stet environment.

@@ -13,6 +13,10 @@ use crate::lock::Protocol;
 pub struct Config {
     /// `lock.protocol` and `lock.stale`.
     pub protocol: Protocol,
+    /// `lock.stale`, also when the protocol is flock (a `--lock-protocol mkdir` uses it).
+    pub lock_stale: Duration,
+    /// `lock.suffix`: the lock of `FILE` is `FILE` + this.
+    pub lock_suffix: String,
     /// `lock.timeout`.
     pub lock_timeout: Span,
     /// `durability.sync`.
@@ -27,6 +31,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             protocol: Protocol::Flock,
+            lock_stale: Protocol::DEFAULT_STALE,
+            lock_suffix: crate::lock::DEFAULT_SUFFIX.to_owned(),
             lock_timeout: Span::Finite(Duration::from_secs(5)),
             sync: true,
             lease_ttl: Duration::from_secs(30),
@@ -74,6 +80,7 @@ struct LockSection {
     protocol: Option<ProtocolName>,
     timeout: Option<String>,
     stale: Option<String>,
+    suffix: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,7 +146,18 @@ impl Config {
         };
         let defaults = Config::default();
         let stale = finite("lock.stale", &file.lock.stale)?.unwrap_or(Protocol::DEFAULT_STALE);
+        let lock_suffix = file.lock.suffix.unwrap_or(defaults.lock_suffix);
+        if !crate::lock::valid_suffix(&lock_suffix) {
+            return Err(malformed(
+                None,
+                format!(
+                    "lock.suffix {lock_suffix:?} must be a non-empty part of a file name (no `/`), such as \".lock\" or \".stet-lock\""
+                ),
+            ));
+        }
         Ok(Config {
+            lock_stale: stale,
+            lock_suffix,
             protocol: match file.lock.protocol {
                 None | Some(ProtocolName::Flock) => Protocol::Flock,
                 Some(ProtocolName::Mkdir) => Protocol::Mkdir { stale },

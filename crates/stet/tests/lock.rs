@@ -271,7 +271,7 @@ fn lock_all_takes_locks_in_one_order_so_opposite_requests_never_deadlock() {
 fn a_failure_while_locking_leaves_no_lock_file() {
     // A failed flock call is left out: without the lock, removing the file could break another
     // holder's exclusion, so the (empty, harmless) file stays for the next holder to reuse.
-    for op in [Op::OpenLockFile, Op::FileMetadata, Op::SymlinkMetadata, Op::Overwrite] {
+    for op in [Op::OpenSideFile, Op::FileMetadata, Op::SymlinkMetadata, Op::Overwrite] {
         let dir = scratch();
         let path = target(dir.path());
         let faulty = Arc::new(Faulty::new(fs::real(), Fault::Fail { op, nth: 0, errno: libc::EIO }));

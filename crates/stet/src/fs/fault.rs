@@ -15,7 +15,7 @@ use super::{Fs, LockKind};
 pub enum Op {
     OpenRead,
     CreateNew,
-    OpenLockFile,
+    OpenSideFile,
     Read,
     Write,
     Overwrite,
@@ -137,9 +137,9 @@ impl Fs for Faulty {
         self.check(Op::CreateNew, Some(path))?;
         self.inner.create_new(path, mode)
     }
-    fn open_lock_file(&self, path: &Path) -> io::Result<File> {
-        self.check(Op::OpenLockFile, Some(path))?;
-        self.inner.open_lock_file(path)
+    fn open_side_file(&self, path: &Path) -> io::Result<(File, bool)> {
+        self.check(Op::OpenSideFile, Some(path))?;
+        self.inner.open_side_file(path)
     }
     fn read_to_end(&self, file: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
         self.check(Op::Read, None)?;

@@ -36,8 +36,10 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn open_read(&self, path: &Path) -> io::Result<File>;
     /// Creates a file that must not exist (`O_CREAT|O_EXCL`), write-only, with `mode` before umask.
     fn create_new(&self, path: &Path, mode: u32) -> io::Result<File>;
-    /// Opens (creating if needed) a lock file read-write, never following a symlink.
-    fn open_lock_file(&self, path: &Path) -> io::Result<File>;
+    /// Opens (creating if needed) a side file (lock file, holder record) read-write, never
+    /// following a symlink and never opening anything but a regular file; `true` when it created
+    /// the file. A symlink or a file of another type is `AlreadyExists`, saying what it is.
+    fn open_side_file(&self, path: &Path) -> io::Result<(File, bool)>;
     /// Reads the rest of an open file.
     fn read_to_end(&self, file: &mut File, buf: &mut Vec<u8>) -> io::Result<usize>;
     /// Writes all of `bytes` at the file's position.
@@ -114,8 +116,8 @@ impl Fs for Real {
     fn create_new(&self, path: &Path, mode: u32) -> io::Result<File> {
         sys::create_new(path, mode)
     }
-    fn open_lock_file(&self, path: &Path) -> io::Result<File> {
-        sys::open_lock_file(path)
+    fn open_side_file(&self, path: &Path) -> io::Result<(File, bool)> {
+        sys::open_side_file(path)
     }
     fn read_to_end(&self, file: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
         file.read_to_end(buf)

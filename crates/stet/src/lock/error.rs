@@ -40,6 +40,27 @@ pub enum LockError {
         /// What happened.
         reason: String,
     },
+    /// A side file of the lock (`FILE.lock`, its holder record) has a name stet would use, but
+    /// holds something stet did not create; it is left untouched.
+    #[error("cannot lock {}: {} is {what}, which stet did not create and will not use, change or remove; if that file belongs to another tool, give stet's locks another name with `lock.suffix` in .stet/config.toml (default \".lock\")", path.display(), side_path.display())]
+    Foreign {
+        /// The file to lock.
+        path: PathBuf,
+        /// The side file that is not stet's.
+        side_path: PathBuf,
+        /// What it is.
+        what: super::Foreign,
+    },
+    /// The lock's name holds a lock of the other protocol: another tool locks this file with it.
+    #[error("cannot lock {}: {} is {}, so another tool locks this file with the {other} protocol{}; use the same protocol with --lock-protocol {other}, STET_LOCK_PROTOCOL={other}, or lock.protocol = \"{other}\" in .stet/config.toml", path.display(), lock_path.display(), if *other == "mkdir" { "a directory" } else { "a lock file" }, if *other == "mkdir" { " (npm proper-lockfile)" } else { " (stet's default, Python filelock)" })]
+    OtherProtocol {
+        /// The file to lock.
+        path: PathBuf,
+        /// The lock file or directory found.
+        lock_path: PathBuf,
+        /// The protocol that made it: `"mkdir"` or `"flock"`.
+        other: &'static str,
+    },
     /// A request this protocol cannot serve.
     #[error("cannot lock {}: {reason}", path.display())]
     Unsupported {
@@ -68,6 +89,8 @@ impl LockError {
             | LockError::AlreadyHeld { path, .. }
             | LockError::Compromised { path, .. }
             | LockError::Unsupported { path, .. }
+            | LockError::Foreign { path, .. }
+            | LockError::OtherProtocol { path, .. }
             | LockError::Io { path, .. } => path,
         }
     }

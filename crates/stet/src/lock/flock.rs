@@ -1,10 +1,14 @@
 //! The default protocol: a kernel advisory lock (flock) on the sidecar file `FILE.lock`.
 //!
-//! Acquire: open `FILE.lock` (`O_RDWR|O_CREAT|O_NOFOLLOW`), `flock(LOCK_NB)`, then check that the
-//! path still names the inode we locked (`fstat` vs `lstat`, link count > 0); if not, a releasing
-//! holder unlinked it meanwhile: retry. Exclusive holders write their [`Holder`] record into the file.
-//! Release: unlink the path while still holding the lock, then close. Because every acquirer checks
-//! the inode, deleting lock files does not break mutual exclusion, and no lock file stays behind.
+//! Acquire: open `FILE.lock` without following a symlink (creating it if missing; an existing name
+//! only if it is a regular file with one link), `flock(LOCK_NB)`, then check that the path still
+//! names the inode we locked (`fstat` vs `lstat`, link count > 0); if not, a releasing holder
+//! unlinked it meanwhile: retry. Then, holding the lock, judge whose the file is (see
+//! [`super::side`]): one this call created, an empty one or one that holds a stet record is a lock
+//! file, and exclusive holders write their [`Holder`] record into it; anything else
+//! (`Gemfile.lock`) is refused, untouched. Release: unlink the path while still holding the lock,
+//! then close. Because every acquirer checks the inode,
+//! deleting lock files does not break mutual exclusion, and no lock file stays behind.
 
 use std::fs::{File, Metadata};
 use std::io;
@@ -12,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::Holder;
-use crate::fs::{Fs, LockKind, not_found_as_none, read_optional};
+use super::side::{self, SideError};
+use crate::fs::{Fs, LockKind, not_found_as_none};
 use crate::sys;
 
 /// A held flock.
@@ -30,19 +35,20 @@ pub(super) fn try_acquire(
     lock_path: &Path,
     kind: LockKind,
     holder: &Holder,
-) -> io::Result<Option<Held>> {
+) -> Result<Option<Held>, SideError> {
     loop {
-        let file = fs.open_lock_file(lock_path)?;
+        let (file, _, created) = side::open(&**fs, lock_path)?;
         if !fs.try_lock(&file, kind)? {
             return Ok(None);
         }
-        let checked = names_inode(&**fs, lock_path, &file).and_then(|current| {
-            if let Some(meta) = &current
-                && kind == LockKind::Exclusive
-            {
+        // Judged under the lock: no stet holder is writing its record into the file now.
+        let checked = names_inode(&**fs, lock_path, &file).map_err(SideError::Io).and_then(|current| {
+            let Some(meta) = current else { return Ok(false) };
+            side::check_content(&**fs, lock_path, &file, &meta, created)?;
+            if kind == LockKind::Exclusive {
                 fs.overwrite(&file, meta.len(), &holder.to_json())?;
             }
-            Ok(current.is_some())
+            Ok(true)
         });
         match checked {
             Ok(true) => {
@@ -51,8 +57,10 @@ pub(super) fn try_acquire(
             // A holder unlinked the file between our open and our lock: it is no longer the lock.
             Ok(false) => {}
             Err(err) => {
-                // We hold the lock, so if the path is still our file it is ours to remove.
-                if kind == LockKind::Exclusive && matches!(names_inode(&**fs, lock_path, &file), Ok(Some(_)))
+                // A file we created and hold exclusively is ours to remove, if the path still names it.
+                if created
+                    && kind == LockKind::Exclusive
+                    && matches!(names_inode(&**fs, lock_path, &file), Ok(Some(_)))
                 {
                     let _ = fs.remove_file(lock_path);
                 }
@@ -62,33 +70,46 @@ pub(super) fn try_acquire(
     }
 }
 
+/// A lock file kept open between locks, and whether its content was found to be a lock's.
+#[derive(Debug)]
+pub(super) struct Kept {
+    file: File,
+    created: bool,
+    checked: bool,
+}
+
 /// Like [`try_acquire`] (exclusive), but on the lock file kept open in `slot`, reopening it only
 /// when another process removed it; the file stays on disk after an unlock.
 pub(super) fn try_acquire_reusing(
     fs: &dyn Fs,
     lock_path: &Path,
-    slot: &mut Option<File>,
+    slot: &mut Option<Kept>,
     holder: &Holder,
-) -> io::Result<bool> {
+) -> Result<bool, SideError> {
     loop {
-        let file = match slot {
-            Some(file) => file,
-            None => slot.insert(fs.open_lock_file(lock_path)?),
-        };
-        if !fs.try_lock(file, LockKind::Exclusive)? {
+        if slot.is_none() {
+            let (file, _, created) = side::open(fs, lock_path)?;
+            *slot = Some(Kept { file, created, checked: false });
+        }
+        let kept = slot.as_mut().expect("the slot was just filled");
+        if !fs.try_lock(&kept.file, LockKind::Exclusive)? {
             return Ok(false);
         }
-        match names_inode(fs, lock_path, file) {
-            Ok(Some(meta)) => match fs.overwrite(file, meta.len(), &holder.to_json()) {
-                Ok(()) => return Ok(true),
-                Err(err) => {
-                    let _ = fs.unlock(file);
-                    return Err(err);
-                }
-            },
+        let checked = names_inode(fs, lock_path, &kept.file).map_err(SideError::Io).and_then(|current| {
+            let Some(meta) = current else { return Ok(false) };
+            if !kept.checked {
+                side::check_content(fs, lock_path, &kept.file, &meta, kept.created)?;
+                kept.checked = true;
+            }
+            fs.overwrite(&kept.file, meta.len(), &holder.to_json())?;
+            Ok(true)
+        });
+        match checked {
+            Ok(true) => return Ok(true),
             // Another process removed this file: it no longer is the lock. Open the path anew.
-            Ok(None) => *slot = None,
+            Ok(false) => *slot = None,
             Err(err) => {
+                let _ = fs.unlock(&kept.file);
                 *slot = None;
                 return Err(err);
             }
@@ -96,9 +117,24 @@ pub(super) fn try_acquire_reusing(
     }
 }
 
-/// Closes a kept lock file, removing it from disk if no other process holds it.
-pub(super) fn close_reused(fs: &dyn Fs, lock_path: &Path, file: File) -> io::Result<()> {
-    if fs.try_lock(&file, LockKind::Exclusive)? && names_inode(fs, lock_path, &file)?.is_some() {
+/// Whether the kept lock file, held now, is still the one at its path.
+pub(super) fn still_named(fs: &dyn Fs, lock_path: &Path, kept: Option<&Kept>) -> io::Result<bool> {
+    match kept {
+        Some(kept) => Ok(names_inode(fs, lock_path, &kept.file)?.is_some()),
+        None => Ok(false),
+    }
+}
+
+/// Unlocks a kept lock file without closing it.
+pub(super) fn unlock_kept(fs: &dyn Fs, kept: &Kept) -> io::Result<()> {
+    fs.unlock(&kept.file)
+}
+
+/// Closes a kept lock file, removing it from disk if it was used as a lock and no other process
+/// holds it.
+pub(super) fn close_reused(fs: &dyn Fs, lock_path: &Path, kept: Kept) -> io::Result<()> {
+    let Kept { file, checked, .. } = kept;
+    if checked && fs.try_lock(&file, LockKind::Exclusive)? && names_inode(fs, lock_path, &file)?.is_some() {
         match fs.remove_file(lock_path) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
             _ => {}
@@ -119,14 +155,19 @@ pub(super) fn names_inode(fs: &dyn Fs, path: &Path, file: &File) -> io::Result<O
 }
 
 impl Held {
+    /// Whether the lock path still names the file this holder locked: someone may have removed
+    /// or replaced it (`rm FILE.lock`), letting another process lock a new file there.
+    pub(super) fn still_named(&self) -> io::Result<bool> {
+        Ok(names_inode(&*self.fs, &self.lock_path, &self.file)?.is_some())
+    }
+
     /// Unlinks the lock file if no one else holds it, then unlocks by closing.
     pub(super) fn release(self) -> io::Result<()> {
         let Held { fs, lock_path, file, kind } = self;
         // A shared holder may remove the file only once it is the last holder: it asks for an
         // exclusive lock without waiting (a conversion other holders make fail).
         let sole = kind == LockKind::Exclusive || fs.try_lock(&file, LockKind::Exclusive)?;
-        let current = if sole { names_inode(&*fs, &lock_path, &file)? } else { None };
-        if current.is_some() {
+        if sole && names_inode(&*fs, &lock_path, &file)?.is_some() {
             match fs.remove_file(&lock_path) {
                 Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
                 _ => {}
@@ -139,5 +180,5 @@ impl Held {
 
 /// The record of the process holding the lock, if one is written there.
 pub(super) fn read_holder(fs: &dyn Fs, lock_path: &Path) -> Option<Holder> {
-    read_optional(fs, lock_path).ok().flatten().and_then(|bytes| Holder::parse(&bytes))
+    side::read_record(fs, lock_path).and_then(|bytes| Holder::parse(&bytes))
 }

@@ -35,13 +35,26 @@ impl Lock {
     }
 
     /// Whether the lock is still this process's. Call it right before committing work done under
-    /// the lock: a [`Protocol::Mkdir`] lock can be taken over if its heartbeat was starved.
+    /// the lock: a [`super::Protocol::Mkdir`] lock can be taken over if its heartbeat was starved.
+    ///
+    /// A [`super::Protocol::Flock`] lock is lost if someone removed or replaced `FILE.lock` while it was
+    /// held (another process may then have locked a new file there).
     pub fn check(&self) -> Result<(), LockError> {
         match &self.held {
             Some(Held::Mkdir(held)) => {
                 held.check().map_err(|reason| LockError::Compromised { path: self.path.clone(), reason })
             }
-            _ => Ok(()),
+            Some(Held::Flock(held)) => match held.still_named() {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(LockError::Compromised {
+                    path: self.path.clone(),
+                    reason: super::REMOVED_WHILE_HELD.into(),
+                }),
+                Err(source) => {
+                    Err(LockError::Io { path: self.path.clone(), lock_path: self.lock_path.clone(), source })
+                }
+            },
+            None => Ok(()),
         }
     }
 

@@ -1,11 +1,11 @@
 //! A lock file kept open, for a process that takes the same lock many times.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Holder, LockError, Locker, Protocol, flock, registry};
 use crate::fs::Fs;
+use flock::Kept;
 
 /// `FILE.lock` kept open between locks (flock protocol only), for a process that locks the same
 /// file many times, such as a server or an editor: each [`LockFile::lock`] then costs one flock
@@ -19,7 +19,7 @@ pub struct LockFile {
     locker: Locker,
     path: PathBuf,
     lock_path: PathBuf,
-    file: Option<File>,
+    file: Option<Kept>,
 }
 
 /// The lock of a [`LockFile`], held until dropped.
@@ -40,7 +40,7 @@ impl LockFile {
                 reason: "a kept-open lock file needs the flock protocol",
             });
         }
-        let lock_path = super::mkdir::suffixed(&target, ".lock");
+        let lock_path = locker.lock_path_of(&target);
         Ok(LockFile { locker: locker.clone(), path: target, lock_path, file: None })
     }
 
@@ -69,18 +69,37 @@ impl LockFile {
     }
 }
 
+impl LockFileGuard<'_> {
+    /// Whether the lock is still this process's: call it right before committing work done under
+    /// it. Someone may have removed or replaced `FILE.lock` meanwhile, letting another process lock
+    /// a new file there ([`LockError::Compromised`]).
+    pub fn check(&self) -> Result<(), LockError> {
+        let handle = &*self.handle;
+        match flock::still_named(&**handle.locker.file_system(), &handle.lock_path, handle.file.as_ref()) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(LockError::Compromised {
+                path: handle.path.clone(),
+                reason: super::REMOVED_WHILE_HELD.into(),
+            }),
+            Err(source) => {
+                Err(LockError::Io { path: handle.path.clone(), lock_path: handle.lock_path.clone(), source })
+            }
+        }
+    }
+}
+
 impl Drop for LockFileGuard<'_> {
     fn drop(&mut self) {
-        if let Some(file) = &self.handle.file {
-            let _ = self.handle.locker.file_system().unlock(file);
+        if let Some(kept) = &self.handle.file {
+            let _ = flock::unlock_kept(&**self.handle.locker.file_system(), kept);
         }
     }
 }
 
 impl Drop for LockFile {
     fn drop(&mut self) {
-        if let Some(file) = self.file.take() {
-            let _ = flock::close_reused(&**self.locker.file_system(), &self.lock_path, file);
+        if let Some(kept) = self.file.take() {
+            let _ = flock::close_reused(&**self.locker.file_system(), &self.lock_path, kept);
         }
     }
 }

@@ -8,7 +8,14 @@
 //! Unlike proper-lockfile, a stet process steals a stale lock only while holding an flock on
 //! `FILE.lock.steal` and after re-checking staleness under it, so two stet processes can never both
 //! remove-and-recreate (the race proper-lockfile has). The directory stays empty, as proper-lockfile
-//! requires; the [`Holder`] record lives beside it in `FILE.lock.holder`.
+//! requires; the [`Holder`] record lives beside it in `FILE.lock.holder`, with the lock directory's
+//! identity. A lock whose record names that directory and a process of this host that no longer
+//! runs is abandoned: it is stolen at once (the same guarded steal), without waiting for `stale`.
+//!
+//! Nothing here follows a symlink: the lock directory is examined with `lstat` and its mtime set
+//! with `AT_SYMLINK_NOFOLLOW`; a symlink, or a file stet did not make, at the lock's name is
+//! refused ([`SideError::Foreign`]); a regular lock file there is the flock protocol's
+//! ([`SideError::OtherProtocol`]).
 
 use std::ffi::OsString;
 use std::io;
@@ -17,9 +24,11 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
+use super::side::{self, Foreign, SideError};
 use super::{Holder, flock};
-use crate::atomic::{Durability, Writer};
-use crate::fs::{Fs, LockKind, not_found_as_none, read_optional};
+use crate::fs::{Fs, LockKind, not_found_as_none};
 use crate::sys;
 
 /// proper-lockfile's lower bound for `stale`.
@@ -61,6 +70,8 @@ struct Shared {
     fs: Arc<dyn Fs>,
     lock_dir: PathBuf,
     stale: Duration,
+    /// The identity of the holder record this holder wrote, removed on release if still there.
+    record: Option<(u64, u64)>,
     beat: Mutex<Beat>,
     wake: Condvar,
 }
@@ -78,52 +89,92 @@ pub(super) fn try_acquire(
     lock_dir: &Path,
     stale: Duration,
     holder: &Holder,
-) -> io::Result<Option<Held>> {
+) -> Result<Option<Held>, SideError> {
     let stale = stale.max(MIN_STALE);
     // A few rounds: the directory may vanish between our mkdir and our stat, or a steal may succeed.
     for _ in 0..4 {
         match fs.create_dir(lock_dir) {
             Ok(()) => return start(fs, lock_dir, stale, holder).map(Some),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(err),
+            Err(err) => return Err(err.into()),
         }
-        let Some(meta) = not_found_as_none(fs.metadata(lock_dir))? else { continue };
-        if !is_stale(meta.modified()?, stale) || !steal(fs, lock_dir, sys::file_id(&meta), stale, holder)? {
+        let Some(meta) = not_found_as_none(fs.symlink_metadata(lock_dir))? else { continue };
+        if !meta.is_dir() {
+            return Err(not_a_lock_dir(&**fs, lock_dir, &meta));
+        }
+        let id = sys::file_id(&meta);
+        let abandoned = |meta: &std::fs::Metadata| {
+            Ok::<_, io::Error>(
+                is_stale(meta.modified()?, stale) || holder_is_dead(&**fs, lock_dir, id, &holder.host),
+            )
+        };
+        if !abandoned(&meta)? || !steal(fs, lock_dir, id, holder, abandoned)? {
             return Ok(None);
         }
     }
     Ok(None)
 }
 
+/// The error for a lock name that holds something other than a directory.
+fn not_a_lock_dir(fs: &dyn Fs, lock_dir: &Path, meta: &std::fs::Metadata) -> SideError {
+    if meta.is_file() && side::looks_like_flock_lock(fs, lock_dir).unwrap_or(false) {
+        return SideError::OtherProtocol { lock_path: lock_dir.to_path_buf(), other: "flock" };
+    }
+    let what = if meta.is_file() { Foreign::Content } else { Foreign::of_kind(meta) };
+    SideError::Foreign { side: lock_dir.to_path_buf(), what }
+}
+
+/// A holder record as the mkdir protocol writes it: the holder, and the lock directory it holds
+/// (device and inode), so that a record left by a dead holder is never taken to describe a newer
+/// directory.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    #[serde(flatten)]
+    holder: Holder,
+    #[serde(default)]
+    dir: Option<(u64, u64)>,
+}
+
+/// Whether the holder record names the lock directory `id` and a process of this host that is
+/// gone: the lock was abandoned by a crash, and need not wait to go stale.
+fn holder_is_dead(fs: &dyn Fs, lock_dir: &Path, id: (u64, u64), host: &str) -> bool {
+    let Some(record) = side::read_record(fs, &holder_path(lock_dir))
+        .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+    else {
+        return false;
+    };
+    record.dir == Some(id) && record.holder.host == host && !sys::process_alive(record.holder.pid)
+}
+
 fn is_stale(mtime: SystemTime, stale: Duration) -> bool {
     SystemTime::now().duration_since(mtime).is_ok_and(|age| age > stale)
 }
 
-/// Removes a stale lock directory that is still the one judged stale, under the steal flock.
-/// `Ok(true)` when it was removed (the caller retries mkdir).
+/// Removes an abandoned lock directory that is still the one judged abandoned (`abandoned` asks
+/// again, under the steal flock). `Ok(true)` when it was removed (the caller retries mkdir).
 fn steal(
     fs: &Arc<dyn Fs>,
     lock_dir: &Path,
     judged: (u64, u64),
-    stale: Duration,
     holder: &Holder,
-) -> io::Result<bool> {
+    abandoned: impl Fn(&std::fs::Metadata) -> io::Result<bool>,
+) -> Result<bool, SideError> {
     let Some(guard) = flock::try_acquire(fs, &steal_path(lock_dir), LockKind::Exclusive, holder)? else {
         return Ok(false);
     };
     let outcome = (|| {
-        let Some(meta) = not_found_as_none(fs.metadata(lock_dir))? else { return Ok(true) };
-        if sys::file_id(&meta) != judged || !is_stale(meta.modified()?, stale) {
+        let Some(meta) = not_found_as_none(fs.symlink_metadata(lock_dir))? else { return Ok(true) };
+        if !meta.is_dir() || sys::file_id(&meta) != judged || !abandoned(&meta)? {
             return Ok(false);
         }
-        let _ = fs.remove_file(&holder_path(lock_dir));
+        side::remove_record(&**fs, &holder_path(lock_dir))?;
         match fs.remove_dir(lock_dir) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
             _ => Ok(true),
         }
     })();
     guard.release()?;
-    outcome
+    Ok(outcome?)
 }
 
 /// proper-lockfile compares mtimes in whole milliseconds; so does stet.
@@ -132,29 +183,27 @@ fn now_in_millis() -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64)
 }
 
-/// Marks a freshly made lock directory as ours and starts its heartbeat.
-fn start(fs: &Arc<dyn Fs>, lock_dir: &Path, stale: Duration, holder: &Holder) -> io::Result<Held> {
+/// Marks a freshly made lock directory as ours, records its holder, and starts its heartbeat.
+fn start(fs: &Arc<dyn Fs>, lock_dir: &Path, stale: Duration, holder: &Holder) -> Result<Held, SideError> {
     let stamped = (|| {
         fs.set_mtime(lock_dir, now_in_millis())?;
-        let meta = fs.metadata(lock_dir)?;
-        Ok::<_, io::Error>((meta.modified()?, sys::file_id(&meta)))
+        let meta = fs.symlink_metadata(lock_dir)?;
+        let (mtime, id) = (meta.modified()?, sys::file_id(&meta));
+        let record = write_record(&**fs, lock_dir, holder, id)?;
+        Ok::<_, SideError>((mtime, id, record))
     })();
-    let (mtime, id) = match stamped {
+    let (mtime, id, record) = match stamped {
         Ok(stamp) => stamp,
         Err(err) => {
             let _ = fs.remove_dir(lock_dir);
             return Err(err);
         }
     };
-    // The record is informative only: a lock whose record could not be written is still held.
-    let _ = Writer::new()
-        .fs(fs.clone())
-        .durability(Durability::None)
-        .write(&holder_path(lock_dir), &holder.to_json());
     let shared = Arc::new(Shared {
         fs: fs.clone(),
         lock_dir: lock_dir.to_path_buf(),
         stale,
+        record,
         beat: Mutex::new(Beat { mtime, id, last_update: Instant::now(), compromised: None, stopped: false }),
         wake: Condvar::new(),
     });
@@ -163,6 +212,24 @@ fn start(fs: &Arc<dyn Fs>, lock_dir: &Path, stale: Duration, holder: &Holder) ->
         std::thread::Builder::new().name("stet-lock-heartbeat".into()).spawn(move || shared.run())?
     };
     Ok(Held { shared, heartbeat: Some(heartbeat) })
+}
+
+/// Writes the holder record beside the lock directory `id`, in place: a reader that catches it
+/// half-written finds no record, which only makes messages vaguer. Returns the record's identity
+/// if stet wrote it (`None`: the record could not be written, which leaves the lock held). A file
+/// at the record's name that is not stet's is refused.
+fn write_record(
+    fs: &dyn Fs,
+    lock_dir: &Path,
+    holder: &Holder,
+    id: (u64, u64),
+) -> Result<Option<(u64, u64)>, SideError> {
+    let path = holder_path(lock_dir);
+    let (file, meta, created) = side::open(fs, &path)?;
+    side::check_content(fs, &path, &file, &meta, created)?;
+    let record = Record { holder: holder.clone(), dir: Some(id) };
+    let bytes = serde_json::to_vec(&record).expect("a holder record always serializes");
+    Ok(fs.overwrite(&file, meta.len(), &bytes).ok().map(|()| sys::file_id(&meta)))
 }
 
 impl Shared {
@@ -206,7 +273,7 @@ impl Shared {
             return Ok(());
         }
         self.fs.set_mtime(&self.lock_dir, now_in_millis())?;
-        let meta = self.fs.metadata(&self.lock_dir)?;
+        let meta = self.fs.symlink_metadata(&self.lock_dir)?;
         beat.mtime = meta.modified()?;
         beat.last_update = Instant::now();
         Ok(())
@@ -217,7 +284,7 @@ impl Shared {
         if beat.compromised.is_some() {
             return Ok(());
         }
-        match not_found_as_none(self.fs.metadata(&self.lock_dir))? {
+        match not_found_as_none(self.fs.symlink_metadata(&self.lock_dir))? {
             None => beat.compromised = Some("the lock directory was removed by another process".into()),
             Some(meta) if sys::file_id(&meta) != beat.id || meta.modified()? != beat.mtime => {
                 beat.compromised = Some(
@@ -246,7 +313,15 @@ impl Held {
         self.stop_heartbeat();
         self.check().map_err(ReleaseError::Compromised)?;
         let fs = &self.shared.fs;
-        let _ = fs.remove_file(&holder_path(&self.shared.lock_dir));
+        let record = holder_path(&self.shared.lock_dir);
+        if let Some(ours) = self.shared.record
+            && not_found_as_none(fs.symlink_metadata(&record))
+                .ok()
+                .flatten()
+                .is_some_and(|meta| meta.is_file() && sys::file_id(&meta) == ours)
+        {
+            let _ = fs.remove_file(&record);
+        }
         match fs.remove_dir(&self.shared.lock_dir) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => Err(ReleaseError::Io(err)),
             _ => Ok(()),
@@ -277,5 +352,5 @@ pub(super) enum ReleaseError {
 
 /// The holder's record, or for a lock made by another tool, nothing.
 pub(super) fn read_holder(fs: &dyn Fs, lock_dir: &Path) -> Option<Holder> {
-    read_optional(fs, &holder_path(lock_dir)).ok().flatten().and_then(|bytes| Holder::parse(&bytes))
+    side::read_record(fs, &holder_path(lock_dir)).and_then(|bytes| Holder::parse(&bytes))
 }

@@ -31,6 +31,7 @@ mod handle;
 mod holder;
 mod mkdir;
 mod registry;
+mod side;
 
 pub use error::LockError;
 use guard::Held;
@@ -38,9 +39,9 @@ pub use guard::Lock;
 pub use handle::{LockFile, LockFileGuard};
 pub use holder::Holder;
 pub use registry::{HELD_LOCKS_ENV, HELD_LOCKS_PID_ENV};
+pub use side::Foreign;
 
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,6 +49,14 @@ use std::time::{Duration, Instant};
 pub use crate::fs::LockKind;
 use crate::fs::{self, Fs};
 use backoff::Backoff;
+use side::SideError;
+
+/// The lock of `FILE` is `FILE` + this, unless [`Locker::suffix`] says otherwise.
+pub const DEFAULT_SUFFIX: &str = ".lock";
+
+/// Why a flock lock is lost while held.
+const REMOVED_WHILE_HELD: &str =
+    "its lock file was removed or replaced by another process, which may have locked the file too";
 
 /// How long after the start of a wait the waiting note is given.
 const NOTICE_AFTER: Duration = Duration::from_secs(1);
@@ -107,6 +116,7 @@ pub struct Locker {
     protocol: Protocol,
     wait: Wait,
     owner: Option<String>,
+    suffix: Arc<str>,
     notify: Option<Notify>,
 }
 
@@ -117,13 +127,21 @@ impl fmt::Debug for Locker {
             .field("protocol", &self.protocol)
             .field("wait", &self.wait)
             .field("owner", &self.owner)
+            .field("suffix", &self.suffix)
             .finish_non_exhaustive()
     }
 }
 
 impl Default for Locker {
     fn default() -> Self {
-        Locker { fs: fs::real(), protocol: Protocol::Flock, wait: Wait::default(), owner: None, notify: None }
+        Locker {
+            fs: fs::real(),
+            protocol: Protocol::Flock,
+            wait: Wait::default(),
+            owner: None,
+            suffix: DEFAULT_SUFFIX.into(),
+            notify: None,
+        }
     }
 }
 
@@ -150,6 +168,14 @@ impl Locker {
         self.owner = owner;
         self
     }
+    /// Names the lock of `FILE` `FILE` + `suffix` (both protocols; default `.lock`), for projects
+    /// where `FILE.lock` names files of their own (`Gemfile.lock`, `yarn.lock`). The suffix must be
+    /// a non-empty part of a file name: see [`valid_suffix`].
+    #[must_use]
+    pub fn suffix(mut self, suffix: &str) -> Self {
+        self.suffix = suffix.into();
+        self
+    }
     /// Calls `notify` once when a wait lasts longer than about a second.
     #[must_use]
     pub fn on_long_wait(mut self, notify: impl Fn(&WaitNotice) + Send + Sync + 'static) -> Self {
@@ -166,6 +192,11 @@ impl Locker {
     /// The file system effects go through.
     pub fn file_system(&self) -> &Arc<dyn Fs> {
         &self.fs
+    }
+
+    /// The lock file (or directory) of the resolved file `target`.
+    pub(crate) fn lock_path_of(&self, target: &Path) -> PathBuf {
+        mkdir::suffixed(target, &self.suffix)
     }
 
     /// Takes `path`'s exclusive lock.
@@ -202,7 +233,7 @@ impl Locker {
     }
 
     fn acquire_resolved(&self, target: PathBuf, kind: LockKind) -> Result<Lock, LockError> {
-        let lock_path = mkdir::suffixed(&target, ".lock");
+        let lock_path = self.lock_path_of(&target);
         if kind == LockKind::Shared && matches!(self.protocol, Protocol::Mkdir { .. }) {
             return Err(LockError::Unsupported {
                 path: target,
@@ -228,10 +259,9 @@ impl Locker {
         &self,
         target: &Path,
         lock_path: &Path,
-        mut attempt: impl FnMut() -> io::Result<Option<T>>,
+        mut attempt: impl FnMut() -> Result<Option<T>, SideError>,
     ) -> Result<T, LockError> {
-        let io_error =
-            |source| LockError::Io { path: target.to_path_buf(), lock_path: lock_path.to_path_buf(), source };
+        let io_error = |err| refusal(target, lock_path, err);
         let started = Instant::now();
         let deadline = match self.wait {
             Wait::Immediately => Some(started),
@@ -275,9 +305,21 @@ impl Locker {
         }
     }
 
-    fn try_acquire(&self, lock_path: &Path, kind: LockKind, holder: &Holder) -> io::Result<Option<Held>> {
+    fn try_acquire(
+        &self,
+        lock_path: &Path,
+        kind: LockKind,
+        holder: &Holder,
+    ) -> Result<Option<Held>, SideError> {
         Ok(match self.protocol {
-            Protocol::Flock => flock::try_acquire(&self.fs, lock_path, kind, holder)?.map(Held::Flock),
+            Protocol::Flock => match flock::try_acquire(&self.fs, lock_path, kind, holder) {
+                Ok(held) => held.map(Held::Flock),
+                // A directory at the lock's name is, most likely, npm proper-lockfile's lock.
+                Err(SideError::Foreign { side, what: side::Foreign::Directory }) if side == lock_path => {
+                    return Err(SideError::OtherProtocol { lock_path: side, other: "mkdir" });
+                }
+                Err(err) => return Err(err),
+            },
             Protocol::Mkdir { stale } => {
                 mkdir::try_acquire(&self.fs, lock_path, stale, holder)?.map(Held::Mkdir)
             }
@@ -290,6 +332,27 @@ impl Locker {
             Protocol::Mkdir { .. } => mkdir::read_holder(&*self.fs, lock_path),
         }
     }
+}
+
+/// The error for a side file that could not be used, for the lock of `target`.
+fn refusal(target: &Path, lock_path: &Path, err: SideError) -> LockError {
+    match err {
+        SideError::Io(source) => {
+            LockError::Io { path: target.to_path_buf(), lock_path: lock_path.to_path_buf(), source }
+        }
+        SideError::Foreign { side, what } => {
+            LockError::Foreign { path: target.to_path_buf(), side_path: side, what }
+        }
+        SideError::OtherProtocol { lock_path, other } => {
+            LockError::OtherProtocol { path: target.to_path_buf(), lock_path, other }
+        }
+    }
+}
+
+/// Whether `suffix` can name lock files: not empty, no path separator, no NUL, and not `.`/`..`
+/// alone (a lock must be a new name beside its file, not the file or a directory).
+pub fn valid_suffix(suffix: &str) -> bool {
+    !suffix.is_empty() && !suffix.contains(['/', '\\', '\0']) && suffix != "." && suffix != ".."
 }
 
 /// Takes `path`'s exclusive lock with the defaults (flock, wait up to 5 s).

@@ -28,8 +28,27 @@ pub(crate) fn owner(_meta: &Metadata) -> Option<(u32, u32)> {
     None
 }
 
-pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+pub(crate) fn open_side_file(path: &Path) -> io::Result<(File, bool)> {
+    match OpenOptions::new().read(true).write(true).create_new(true).open(path) {
+        Ok(file) => Ok((file, true)),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            Ok((OpenOptions::new().read(true).write(true).open(path)?, false))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+pub(crate) fn describe_file_type(meta: &Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
 }
 
 pub(crate) fn create_new(path: &Path, _mode: u32) -> io::Result<File> {

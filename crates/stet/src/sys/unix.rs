@@ -30,17 +30,72 @@ pub(crate) fn owner(meta: &Metadata) -> Option<(u32, u32)> {
     Some((meta.uid(), meta.gid()))
 }
 
-/// Opens a lock file the way Python `filelock` does (read-write, created if missing, never through a
-/// symlink), so both lock the same inode.
-pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
+/// Opens the side file at `path` (a lock file, a holder record) read-write, creating it if
+/// missing, never through a symlink; `true` when this call created it. An existing name is opened
+/// only if `lstat` finds a regular file there, so a planted FIFO or device is never opened (opening
+/// a device can have effects of its own); the caller checks the opened inode with fstat.
+pub(crate) fn open_side_file(path: &Path) -> io::Result<(File, bool)> {
+    loop {
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+        {
+            Ok(file) => return Ok((file, true)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(err),
+        }
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_file() => {}
+            Ok(meta) => return Err(not_a_side_file(&meta)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err),
+        }
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+        {
+            Ok(file) => return Ok((file, false)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(io::Error::new(io::ErrorKind::AlreadyExists, "a symbolic link"));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// The error for a name that holds something other than a regular file.
+fn not_a_side_file(meta: &Metadata) -> io::Error {
+    io::Error::new(io::ErrorKind::AlreadyExists, describe_file_type(meta))
+}
+
+/// What kind of file `meta` describes, in words: "a FIFO", "a directory".
+pub(crate) fn describe_file_type(meta: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Creates a file that must not exist yet. `mode` is filtered by the umask.
@@ -73,8 +128,22 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Sets the modification time of `path` itself, never of a symlink's target (`utimensat` with
+/// `AT_SYMLINK_NOFOLLOW`); the access time is left as it is.
 pub(crate) fn set_mtime(path: &Path, time: std::time::SystemTime) -> io::Result<()> {
-    File::open(path)?.set_modified(time)
+    let since = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let name = c_path(path)?;
+    let times = [
+        libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
+        libc::timespec {
+            tv_sec: libc::time_t::try_from(since.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: libc::c_long::from(since.subsec_nanos() as i32),
+        },
+    ];
+    // SAFETY: a valid NUL-terminated path and an array of two timespecs, both outliving the call.
+    let rc =
+        unsafe { libc::utimensat(libc::AT_FDCWD, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
 fn c_path(path: &Path) -> io::Result<CString> {
