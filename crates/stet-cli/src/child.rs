@@ -5,7 +5,12 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use stet::lock::Lock;
 
 use signal_hook::SigId;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
@@ -34,23 +39,55 @@ impl Outcome {
 /// (Linux pipes hold 64 KiB), so no writer thread is needed and no deadlock is possible.
 const INLINE_INPUT: usize = 16 * 1024;
 
+/// How the command stays protected if stet itself dies (`kill -9`) while it runs: it never runs
+/// on without the lock or lease it was started under.
+pub enum Guard<'a> {
+    /// The command inherits the flock lock file, so the lock stays held until it ends.
+    InheritLock(&'a File),
+    /// The command is terminated when stet dies: what protects it (a mkdir lock, a lease) lives
+    /// only as long as stet refreshes it.
+    EndWithStet,
+}
+
+impl<'a> Guard<'a> {
+    /// The guard for a command run under `lock`.
+    pub fn of(lock: &'a Lock) -> Guard<'a> {
+        lock.file().map_or(Guard::EndWithStet, Guard::InheritLock)
+    }
+}
+
 /// Runs `argv`, feeding `stdin` if given and capturing stdout if `capture`.
 pub fn run(
     argv: &[OsString],
     env: &[(OsString, OsString)],
     stdin: Option<&[u8]>,
     capture: bool,
+    guard: &Guard<'_>,
 ) -> Result<Outcome, Failure> {
     let (program, arguments) =
         argv.split_first().ok_or_else(|| Failure::usage("no command given after --"))?;
     let forwarding = Forwarding::install()?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(arguments)
         .envs(env.iter().map(|(key, value)| (key, value)))
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::inherit() })
-        .stdout(if capture { Stdio::piped() } else { Stdio::inherit() })
-        .spawn()
-        .map_err(|err| spawn_failure(program, &err))?;
+        .stdout(if capture { Stdio::piped() } else { Stdio::inherit() });
+    // A duplicate without close-on-exec is inherited; it is closed here once the child has it.
+    // (No other thread of stet starts processes, so no other child inherits it.)
+    let inherited = match guard {
+        Guard::InheritLock(file) => Some(
+            file.try_clone_to_owned_inheritable()
+                .map_err(|err| Failure::new("EIO", format!("cannot pass the lock to the command: {err}")))?,
+        ),
+        Guard::EndWithStet => {
+            end_with_parent(&mut command);
+            None
+        }
+    };
+    let spawned = command.spawn();
+    drop(inherited);
+    let mut child = spawned.map_err(|err| spawn_failure(program, &err))?;
     forwarding.target(child.id());
     let feeder = match (stdin, child.stdin.take()) {
         (Some(bytes), Some(mut pipe)) if bytes.len() <= INLINE_INPUT => {
@@ -78,6 +115,56 @@ pub fn run(
     let status = status.map_err(|err| Failure::new("EIO", format!("cannot wait for the command: {err}")))?;
     Ok(Outcome { status, stdout })
 }
+
+/// A duplicate of an open file that child processes inherit (`dup` clears close-on-exec).
+trait Inheritable {
+    fn try_clone_to_owned_inheritable(&self) -> std::io::Result<OwnedFd>;
+}
+
+impl Inheritable for File {
+    fn try_clone_to_owned_inheritable(&self) -> std::io::Result<OwnedFd> {
+        // SAFETY: dup of a descriptor we own; the result is a new descriptor owned by the OwnedFd.
+        let fd = unsafe { libc::dup(self.as_raw_fd()) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by dup and is owned by nothing else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+/// Makes the child receive SIGTERM when stet dies (Linux `PR_SET_PDEATHSIG`); if stet died
+/// before the child could ask, the child exits at once instead of running unprotected.
+fn end_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: the closure runs in the forked child before exec and calls only prctl, getppid
+        // and _exit, which are async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::_exit(128 + libc::SIGTERM);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+/// Whether a command is running under stet now: termination signals then go to it, and stet
+/// ends after it, instead of cleaning up and exiting at once.
+pub fn running() -> bool {
+    RUNNING.load(Ordering::SeqCst)
+}
+
+static RUNNING: AtomicBool = AtomicBool::new(false);
 
 /// The command's process id, for the signal handlers; 0 until it is spawned.
 static CHILD: AtomicI32 = AtomicI32::new(0);
@@ -114,6 +201,7 @@ impl Forwarding {
             .map_err(|err| Failure::new("EIO", format!("cannot handle signals: {err}")))?;
             ids.push(id);
         }
+        RUNNING.store(true, Ordering::SeqCst);
         Ok(Forwarding(ids))
     }
 
@@ -131,6 +219,7 @@ impl Forwarding {
 
 impl Drop for Forwarding {
     fn drop(&mut self) {
+        RUNNING.store(false, Ordering::SeqCst);
         CHILD.store(0, Ordering::SeqCst);
         PENDING.store(0, Ordering::SeqCst);
         for id in self.0.drain(..) {

@@ -17,6 +17,7 @@ use failure::Failure;
 use flags::{Cli, Command};
 
 fn main() -> ExitCode {
+    clean_up_on_signals();
     let json_output = wants_json();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -39,7 +40,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
+    let outcome = run(cli);
+    stet::interrupt::checkpoint();
+    match outcome {
         Ok(code) => code,
         Err(failure) => failure.report(json_output),
     }
@@ -66,6 +69,25 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             cmd::new::run(&ctx, &dir, &slug, &pattern, template.as_deref(), &assignments)
         }
     }
+}
+
+/// SIGINT, SIGTERM and SIGHUP end stet with 128+N after removing its temporary files, staging
+/// directories and locks, leaving every target as it was; while a command runs under stet, the
+/// signal goes to the command instead (see `child`), and stet ends after it.
+fn clean_up_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else { return };
+    let _ = std::thread::Builder::new().name("stet-signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            if child::running() {
+                continue;
+            }
+            stet::interrupt::clean_up();
+            // SAFETY: _exit ends the process at once; nothing is left to flush, since an
+            // interrupted command reports nothing.
+            unsafe { libc::_exit(128 + signal) };
+        }
+    });
 }
 
 /// `--json` before any `--`, so that even argument errors are reported as JSON.

@@ -106,6 +106,10 @@ pub fn create(
         };
         let mut build = Build { fs, durability, created: Vec::new() };
         let staged = dir.join(temp_name(&name));
+        // Recorded before it exists, for removal if the process is interrupted while building it;
+        // cleanup waits until the build is published or undone, so it never races the build.
+        let _held_off = crate::interrupt::hold_off();
+        let _tracked = crate::interrupt::track(crate::interrupt::Leftover::Staged(staged.clone()));
         let published = build.entry(&staged, &name, request, &values).and_then(|()| {
             match fs.rename_noreplace(&staged, &dir.join(&name)) {
                 Ok(()) => Ok(true),

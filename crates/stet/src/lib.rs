@@ -10,6 +10,7 @@
 //! - [`lease`]: an owner's leases on paths, across processes, with TTLs.
 //! - [`entry`]: the next numbered entry of a spec or story directory, created whole.
 //! - [`config`], [`root`]: a project's settings and where they live.
+//! - [`interrupt`]: what a process interrupted by a signal removes before it exits.
 //!
 //! Every file-system effect goes through the [`fs::Fs`] seam, which tests replace to inject
 //! I/O errors and crashes at every step. `docs/design.md` records the on-disk formats and the
@@ -23,6 +24,7 @@ pub mod doc;
 pub mod duration;
 pub mod entry;
 pub mod fs;
+pub mod interrupt;
 pub mod lease;
 pub mod lock;
 pub mod log;

@@ -97,7 +97,7 @@ fn hold_while(
             }
         });
         let env = vec![("STET_OWNER".into(), owner.into())];
-        let outcome = child::run(command, &env, None, false);
+        let outcome = child::run(command, &env, None, false, &child::Guard::EndWithStet);
         let _ = stop.send(());
         (outcome, renewer.join().unwrap_or(Some("the renewing thread failed".into())))
     });

@@ -13,7 +13,7 @@ use crate::failure::Failure;
 pub fn run(ctx: &Context, file: &Path, shared: bool, command: &[OsString]) -> Result<ExitCode, Failure> {
     let kind = if shared { LockKind::Shared } else { LockKind::Exclusive };
     let lock = ctx.locker.acquire(file, kind)?;
-    let outcome = child::run(command, &Lock::child_env([&lock]), None, false)?;
+    let outcome = child::run(command, &Lock::child_env([&lock]), None, false, &child::Guard::of(&lock))?;
     // A lock lost while the command ran means its work was not protected: say so, whatever its status.
     lock.check()?;
     match lock.release() {

@@ -15,7 +15,8 @@ pub fn run(ctx: &Context, file: &Path, command: &[OsString]) -> Result<ExitCode,
     let updated = stet::update::update(&ctx.locker, &ctx.writer, file, |old, lock| {
         let mut env = Lock::child_env([lock]);
         env.push(("STET_EXISTS".into(), if old.is_some() { "1" } else { "0" }.into()));
-        let outcome = child::run(command, &env, Some(old.unwrap_or_default()), true)?;
+        let outcome =
+            child::run(command, &env, Some(old.unwrap_or_default()), true, &child::Guard::of(lock))?;
         if outcome.status.success() {
             Ok(Some(outcome.stdout))
         } else {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::{Durability, Existing, Mode, Step, WriteError, Writer};
 use crate::fs::Fs;
+use crate::interrupt::{self, Leftover, Tracked};
 use crate::sys;
 use crate::version::Version;
 
@@ -35,6 +36,8 @@ pub struct Staged {
     dir: PathBuf,
     /// The temporary name, while a file stands there that this write must remove.
     temp: Option<PathBuf>,
+    /// The temporary name, recorded for removal if the process is interrupted.
+    _tracked: Tracked,
     durability: Durability,
     existing: Existing,
     replaces: bool,
@@ -63,13 +66,14 @@ impl Staged {
         } else {
             sys::DEFAULT_NEW_FILE_MODE
         };
-        let (temp, mut file) =
+        let (temp, mut file, tracked) =
             create_temp(fs, &dir, &target, create_mode).map_err(|err| io_error(Step::CreateTemp, err))?;
         let staged = Staged {
             fs: writer.fs.clone(),
             target,
             dir,
             temp: Some(temp),
+            _tracked: tracked,
             durability: writer.durability,
             existing: writer.existing,
             replaces: existing.is_some(),
@@ -165,14 +169,18 @@ impl Drop for Staged {
     }
 }
 
-/// Creates `.NAME.stet-PID-RANDOM.tmp` exclusively in `dir`.
-fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<(PathBuf, File)> {
+/// Creates `.NAME.stet-PID-RANDOM.tmp` exclusively in `dir`, recorded for interrupt cleanup
+/// before it exists.
+fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<(PathBuf, File, Tracked)> {
     let name = target.file_name().expect("a resolved path names a file").to_string_lossy();
     let mut last_error = None;
+    // Cleanup waits while a name is recorded and its file made, and after cleanup nothing is made.
+    let _held_off = interrupt::hold_off();
     for _ in 0..64 {
         let temp = dir.join(temp_name(&name));
+        let tracked = interrupt::track(Leftover::File(temp.clone()));
         match fs.create_new(&temp, mode) {
-            Ok(file) => return Ok((temp, file)),
+            Ok(file) => return Ok((temp, file, tracked)),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_error = Some(err),
             Err(err) => return Err(err),
         }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use super::Holder;
 use super::side::{self, SideError};
 use crate::fs::{Fs, LockKind, not_found_as_none};
+use crate::interrupt::{self, Leftover, Tracked};
 use crate::sys;
 
 /// A held flock.
@@ -27,6 +28,7 @@ pub(super) struct Held {
     lock_path: PathBuf,
     file: File,
     kind: LockKind,
+    tracked: Tracked,
 }
 
 /// Tries once to take the lock; `Ok(None)` when another process holds it.
@@ -36,6 +38,8 @@ pub(super) fn try_acquire(
     kind: LockKind,
     holder: &Holder,
 ) -> Result<Option<Held>, SideError> {
+    // From the lock file's creation until it is recorded for interrupt cleanup.
+    let _held_off = interrupt::hold_off();
     loop {
         let (file, _, created) = side::open(&**fs, lock_path)?;
         if !fs.try_lock(&file, kind)? {
@@ -43,19 +47,29 @@ pub(super) fn try_acquire(
         }
         // Judged under the lock: no stet holder is writing its record into the file now.
         let checked = names_inode(&**fs, lock_path, &file).map_err(SideError::Io).and_then(|current| {
-            let Some(meta) = current else { return Ok(false) };
+            let Some(meta) = current else { return Ok(None) };
             side::check_content(&**fs, lock_path, &file, &meta, created)?;
+            let tracked = interrupt::track(Leftover::LockFile {
+                path: lock_path.to_path_buf(),
+                id: sys::file_id(&meta),
+            });
             if kind == LockKind::Exclusive {
                 fs.overwrite(&file, meta.len(), &holder.to_json())?;
             }
-            Ok(true)
+            Ok(Some(tracked))
         });
         match checked {
-            Ok(true) => {
-                return Ok(Some(Held { fs: fs.clone(), lock_path: lock_path.to_path_buf(), file, kind }));
+            Ok(Some(tracked)) => {
+                return Ok(Some(Held {
+                    fs: fs.clone(),
+                    lock_path: lock_path.to_path_buf(),
+                    file,
+                    kind,
+                    tracked,
+                }));
             }
             // A holder unlinked the file between our open and our lock: it is no longer the lock.
-            Ok(false) => {}
+            Ok(None) => {}
             Err(err) => {
                 // A file we created and hold exclusively is ours to remove, if the path still names it.
                 if created
@@ -76,6 +90,8 @@ pub(super) struct Kept {
     file: File,
     created: bool,
     checked: bool,
+    /// Set once it served as a lock: it stays on disk while kept, and must go on an interrupt.
+    tracked: Option<Tracked>,
 }
 
 /// Like [`try_acquire`] (exclusive), but on the lock file kept open in `slot`, reopening it only
@@ -86,10 +102,11 @@ pub(super) fn try_acquire_reusing(
     slot: &mut Option<Kept>,
     holder: &Holder,
 ) -> Result<bool, SideError> {
+    let _held_off = interrupt::hold_off();
     loop {
         if slot.is_none() {
             let (file, _, created) = side::open(fs, lock_path)?;
-            *slot = Some(Kept { file, created, checked: false });
+            *slot = Some(Kept { file, created, checked: false, tracked: None });
         }
         let kept = slot.as_mut().expect("the slot was just filled");
         if !fs.try_lock(&kept.file, LockKind::Exclusive)? {
@@ -99,6 +116,10 @@ pub(super) fn try_acquire_reusing(
             let Some(meta) = current else { return Ok(false) };
             if !kept.checked {
                 side::check_content(fs, lock_path, &kept.file, &meta, kept.created)?;
+                kept.tracked = Some(interrupt::track(Leftover::LockFile {
+                    path: lock_path.to_path_buf(),
+                    id: sys::file_id(&meta),
+                }));
                 kept.checked = true;
             }
             fs.overwrite(&kept.file, meta.len(), &holder.to_json())?;
@@ -155,6 +176,10 @@ pub(super) fn names_inode(fs: &dyn Fs, path: &Path, file: &File) -> io::Result<O
 }
 
 impl Held {
+    pub(super) fn file(&self) -> &File {
+        &self.file
+    }
+
     /// Whether the lock path still names the file this holder locked: someone may have removed
     /// or replaced it (`rm FILE.lock`), letting another process lock a new file there.
     pub(super) fn still_named(&self) -> io::Result<bool> {
@@ -163,18 +188,21 @@ impl Held {
 
     /// Unlinks the lock file if no one else holds it, then unlocks by closing.
     pub(super) fn release(self) -> io::Result<()> {
-        let Held { fs, lock_path, file, kind } = self;
-        // A shared holder may remove the file only once it is the last holder: it asks for an
-        // exclusive lock without waiting (a conversion other holders make fail).
-        let sole = kind == LockKind::Exclusive || fs.try_lock(&file, LockKind::Exclusive)?;
-        if sole && names_inode(&*fs, &lock_path, &file)?.is_some() {
-            match fs.remove_file(&lock_path) {
-                Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
-                _ => {}
+        let Held { fs, lock_path, file, kind, tracked } = self;
+        let removed = tracked.finish(|| {
+            // A shared holder may remove the file only once it is the last holder: it asks for an
+            // exclusive lock without waiting (a conversion other holders make fail).
+            let sole = kind == LockKind::Exclusive || fs.try_lock(&file, LockKind::Exclusive)?;
+            if sole && names_inode(&*fs, &lock_path, &file)?.is_some() {
+                match fs.remove_file(&lock_path) {
+                    Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+                    _ => {}
+                }
             }
-        }
+            Ok(())
+        });
         drop(file);
-        Ok(())
+        removed
     }
 }
 

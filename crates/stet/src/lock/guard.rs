@@ -58,6 +58,16 @@ impl Lock {
         }
     }
 
+    /// The open lock file of a [`super::Protocol::Flock`] lock (`None` for the mkdir protocol). A
+    /// child process that inherits it keeps the lock held until the child ends, even if this
+    /// process dies first, as with `flock(1)`: the kernel ties the lock to the open file.
+    pub fn file(&self) -> Option<&std::fs::File> {
+        match &self.held {
+            Some(Held::Flock(held)) => Some(held.file()),
+            _ => None,
+        }
+    }
+
     /// The environment variables to give a child process run while this lock is held, so that a
     /// stet command in it that asks for the same lock fails at once instead of deadlocking.
     pub fn child_env<'a>(locks: impl IntoIterator<Item = &'a Lock>) -> Vec<(OsString, OsString)> {

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::side::{self, Foreign, SideError};
 use super::{Holder, flock};
 use crate::fs::{Fs, LockKind, not_found_as_none};
+use crate::interrupt::{self, Leftover, Tracked};
 use crate::sys;
 
 /// proper-lockfile's lower bound for `stale`.
@@ -81,6 +82,7 @@ struct Shared {
 pub(super) struct Held {
     shared: Arc<Shared>,
     heartbeat: Option<JoinHandle<()>>,
+    tracked: Option<Tracked>,
 }
 
 /// Tries once to take the lock; `Ok(None)` when another process holds a live lock.
@@ -91,6 +93,8 @@ pub(super) fn try_acquire(
     holder: &Holder,
 ) -> Result<Option<Held>, SideError> {
     let stale = stale.max(MIN_STALE);
+    // From the directory's creation until it is recorded for interrupt cleanup.
+    let _held_off = interrupt::hold_off();
     // A few rounds: the directory may vanish between our mkdir and our stat, or a steal may succeed.
     for _ in 0..4 {
         match fs.create_dir(lock_dir) {
@@ -199,6 +203,11 @@ fn start(fs: &Arc<dyn Fs>, lock_dir: &Path, stale: Duration, holder: &Holder) ->
             return Err(err);
         }
     };
+    let tracked = interrupt::track(Leftover::LockDir {
+        dir: lock_dir.to_path_buf(),
+        id,
+        record: record.map(|record| (holder_path(lock_dir), record)),
+    });
     let shared = Arc::new(Shared {
         fs: fs.clone(),
         lock_dir: lock_dir.to_path_buf(),
@@ -211,7 +220,7 @@ fn start(fs: &Arc<dyn Fs>, lock_dir: &Path, stale: Duration, holder: &Holder) ->
         let shared = shared.clone();
         std::thread::Builder::new().name("stet-lock-heartbeat".into()).spawn(move || shared.run())?
     };
-    Ok(Held { shared, heartbeat: Some(heartbeat) })
+    Ok(Held { shared, heartbeat: Some(heartbeat), tracked: Some(tracked) })
 }
 
 /// Writes the holder record beside the lock directory `id`, in place: a reader that catches it
@@ -312,6 +321,12 @@ impl Held {
     pub(super) fn release(mut self) -> Result<(), ReleaseError> {
         self.stop_heartbeat();
         self.check().map_err(ReleaseError::Compromised)?;
+        let tracked = self.tracked.take().expect("a held lock is tracked until released");
+        tracked.finish(|| self.remove())
+    }
+
+    /// Removes the holder record this holder wrote and the lock directory.
+    fn remove(&self) -> Result<(), ReleaseError> {
         let fs = &self.shared.fs;
         let record = holder_path(&self.shared.lock_dir);
         if let Some(ours) = self.shared.record
