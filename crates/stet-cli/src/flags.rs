@@ -47,6 +47,9 @@ pub struct Global {
     /// Write even under another owner's lease
     #[arg(long, global = true)]
     pub ignore_leases: bool,
+    /// Replace a file that has several hard links (its other names keep the old content)
+    #[arg(long, global = true)]
+    pub break_links: bool,
     /// Say less on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
