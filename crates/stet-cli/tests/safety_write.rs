@@ -269,7 +269,7 @@ fn every_command_refuses_a_device_or_socket_and_never_replaces_it() {
     let is_socket = |path: &Path| std::fs::symlink_metadata(path).unwrap().file_type().is_socket();
     assert_every_command_refuses(dir.path(), "socket.md", "a socket", is_socket);
     std::fs::create_dir(dir.path().join("folder.md")).unwrap();
-    assert_every_command_refuses(dir.path(), "folder.md", "a directory", |path| path.is_dir());
+    assert_every_command_refuses(dir.path(), "folder.md", "a directory", Path::is_dir);
     if !require_root("the device test (mknod)") {
         return;
     }

@@ -150,7 +150,7 @@ pub enum WriteError {
         path: PathBuf,
     },
     /// [`Links::Refuse`] and the target has other hard links.
-    #[error("{} has {links} hard links, and replacing it would leave the other names with the old content; nothing was changed. Pass --break-links (Links::Break) to replace it anyway", path.display())]
+    #[error("{} has {links} hard links: replacing it would give this name the new content and leave the others with the old, so nothing was changed. Pass --break-links to replace it anyway", path.display())]
     HardLinked {
         /// The target.
         path: PathBuf,
