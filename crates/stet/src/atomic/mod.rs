@@ -144,7 +144,7 @@ pub enum WriteError {
     },
     /// The caller may not write the target in place (its mode, owner or ACL forbid it), so may not
     /// replace it either, though the directory would allow the rename.
-    #[error("you may not write {} (its mode, owner or ACL forbid it), and stet replaces only files you could write in place; nothing was changed. Ask its owner for write permission", path.display())]
+    #[error("you may not write {} (its mode, owner or ACL forbid it), and stet replaces only files you could write in place; nothing was changed. Make it writable first (chmod, setfacl), or ask its owner to", path.display())]
     NotWritable {
         /// The target.
         path: PathBuf,
