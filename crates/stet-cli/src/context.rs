@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use stet::atomic::{Durability, Writer};
+use stet::atomic::{Durability, Links, Writer};
 use stet::config::Config;
 use stet::duration::{self, Span};
 use stet::lease::Leases;
@@ -67,7 +67,11 @@ impl Context {
             json: global.json,
             quiet: global.quiet,
             locker,
-            writer: Writer::new().durability(durability),
+            writer: Writer::new().durability(durability).links(if global.break_links {
+                Links::Break
+            } else {
+                Links::Refuse
+            }),
             log_id_field: config.log_id_field,
             root,
             owner: global.owner.clone().filter(|owner| !owner.is_empty()),

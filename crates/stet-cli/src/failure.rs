@@ -107,6 +107,10 @@ impl From<WriteError> for Failure {
     fn from(err: WriteError) -> Self {
         let code = match &err {
             WriteError::Exists { .. } => "EEXIST",
+            WriteError::HardLinked { .. } => "ECONFLICT",
+            WriteError::NotWritable { .. } => "EPERM",
+            WriteError::NotRegularFile { .. } | WriteError::IsDirectory { .. } => "EIO",
+            // An attribute's code is its cause's: EPERM where only a privileged user may set it.
             other => error_chain(other).map_or("EIO", io_code),
         };
         Failure::new(code, err.to_string()).with_path(err.path())

@@ -50,6 +50,9 @@ pub struct Global {
     /// The lock protocol: flock, or mkdir to share files with npm proper-lockfile (default: lock.protocol, flock)
     #[arg(long, global = true, value_name = "PROTOCOL", env = "STET_LOCK_PROTOCOL", value_parser = ["flock", "mkdir"])]
     pub lock_protocol: Option<String>,
+    /// Replace a file that has several hard links (its other names keep the old content)
+    #[arg(long, global = true)]
+    pub break_links: bool,
     /// Say less on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

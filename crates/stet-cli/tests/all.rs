@@ -10,6 +10,7 @@ mod lock;
 mod log;
 mod new;
 mod power;
+mod safety_write;
 mod side_files;
 mod support;
 mod update;

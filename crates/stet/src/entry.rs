@@ -409,7 +409,7 @@ fn ensure_dir(fs: &dyn Fs, dir: &Path) -> Result<(), EntryError> {
 }
 
 fn read(fs: &dyn Fs, path: &Path) -> Result<Vec<u8>, EntryError> {
-    let mut file = fs.open_read(path).map_err(io_error(path, "read the template"))?;
+    let mut file = crate::fs::open_regular(fs, path).map_err(io_error(path, "read the template"))?;
     let mut bytes = Vec::new();
     fs.read_to_end(&mut file, &mut bytes).map_err(io_error(path, "read the template"))?;
     Ok(bytes)

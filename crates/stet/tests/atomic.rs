@@ -1,11 +1,11 @@
 //! Atomic writes: every failed step and every crash point leaves the old or the new content, and
 //! the fsyncs come where durability needs them.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
-use stet::atomic::{Durability, Existing, Mode, WriteError, Writer};
+use stet::atomic::{Durability, Existing, Links, Mode, Step, WriteError, Writer};
 use stet::fs::{self, Fault, Faulty, Op};
 
 use crate::support::{mode_of, names, scratch, temp_files};
@@ -31,8 +31,17 @@ fn record(durability: Durability, existing: bool) -> Vec<Op> {
 /// Fails each call of a successful write in turn, by kind and occurrence.
 fn each_failure_point(existing: bool) {
     let ops = record(Durability::Sync, existing);
-    let must_fail =
-        [Op::CreateNew, Op::Write, Op::SetMode, Op::Sync, Op::Rename, Op::RenameExchange, Op::SyncDir];
+    let must_fail = [
+        Op::CheckWriteAccess,
+        Op::ListXattrs,
+        Op::CreateNew,
+        Op::Write,
+        Op::SetMode,
+        Op::Sync,
+        Op::Rename,
+        Op::RenameExchange,
+        Op::SyncDir,
+    ];
     let mut failed_steps = Vec::new();
     for (index, op) in ops.iter().enumerate() {
         let nth = ops[..index].iter().filter(|seen| *seen == op).count();
@@ -260,4 +269,135 @@ fn a_directory_fsync_failure_that_cannot_be_rolled_back_says_the_change_is_not_d
     assert!(err.to_string().contains("may not survive a power loss"), "{err}");
     assert_eq!(std::fs::read(&target).unwrap(), NEW, "the new content is in place, as the error says");
     assert_eq!(names(dir.path()), ["story.md"], "no temporary file remains");
+}
+
+fn c_path(path: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap()
+}
+
+fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+    let name = std::ffi::CString::new(name).unwrap();
+    // SAFETY: valid NUL-terminated strings and a value valid for its length.
+    let rc = unsafe {
+        libc::setxattr(c_path(path).as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0)
+    };
+    assert_eq!(rc, 0, "setxattr {name:?}: {}", std::io::Error::last_os_error());
+}
+
+fn get_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    let name = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: valid NUL-terminated strings and a buffer valid for its length.
+    let len =
+        unsafe { libc::getxattr(c_path(path).as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(len).ok().map(|len| buf[..len].to_vec())
+}
+
+#[test]
+fn a_file_with_other_hard_links_is_refused_unless_links_are_broken() {
+    let dir = scratch();
+    let target = dir.path().join("story.md");
+    std::fs::write(&target, OLD).unwrap();
+    std::fs::hard_link(&target, dir.path().join("other.md")).unwrap();
+    let err = stet::atomic::write(&target, NEW).unwrap_err();
+    assert!(matches!(err, WriteError::HardLinked { links: 2, .. }), "refused by default: {err}");
+    assert!(err.to_string().contains("--break-links"), "the message says how to go on: {err}");
+    assert_eq!(names(dir.path()), ["other.md", "story.md"], "nothing was created");
+    assert_eq!(std::fs::read(&target).unwrap(), OLD);
+
+    Writer::new().links(Links::Break).write(&target, NEW).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), NEW);
+    assert_eq!(
+        std::fs::read(dir.path().join("other.md")).unwrap(),
+        OLD,
+        "the other name keeps the old content"
+    );
+}
+
+#[test]
+fn a_file_the_kernel_says_the_caller_may_not_write_is_refused_before_anything_is_created() {
+    let dir = scratch();
+    let target = dir.path().join("story.md");
+    std::fs::write(&target, OLD).unwrap();
+    let denied = Arc::new(Faulty::new(
+        fs::real(),
+        Fault::Fail { op: Op::CheckWriteAccess, nth: 0, errno: libc::EACCES },
+    ));
+    let err = Writer::new().fs(denied.clone()).write(&target, NEW).unwrap_err();
+    assert!(matches!(err, WriteError::NotWritable { .. }), "{err}");
+    assert!(err.to_string().contains("could write in place"), "{err}");
+    let ops: Vec<Op> = denied.log().into_iter().map(|(op, _)| op).collect();
+    assert!(!ops.contains(&Op::CreateNew), "no temporary file is even created: {ops:?}");
+    assert_eq!(std::fs::read(&target).unwrap(), OLD);
+
+    let read_only = Arc::new(Faulty::new(
+        fs::real(),
+        Fault::Fail { op: Op::CheckWriteAccess, nth: 0, errno: libc::EROFS },
+    ));
+    let err = Writer::new().fs(read_only).write(&target, NEW).unwrap_err();
+    assert!(matches!(err, WriteError::Io { step: Step::CheckAccess, .. }), "{err}");
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(names(dir.path()), ["story.md"]);
+}
+
+#[test]
+fn a_replacement_without_extended_attributes_costs_one_listxattr_and_one_access_check() {
+    let ops = record(Durability::Sync, true);
+    let count = |wanted: Op| ops.iter().filter(|op| **op == wanted).count();
+    assert_eq!(count(Op::ListXattrs), 1, "{ops:?}");
+    assert_eq!(count(Op::CheckWriteAccess), 1, "{ops:?}");
+    assert_eq!(count(Op::GetXattr) + count(Op::SetXattr), 0, "{ops:?}");
+    let created = record(Durability::Sync, false);
+    assert!(!created.contains(&Op::ListXattrs), "a new file has no attributes to keep: {created:?}");
+}
+
+#[test]
+fn a_replacement_keeps_extended_attributes_and_one_that_cannot_be_copied_changes_nothing() {
+    let dir = scratch();
+    let target = dir.path().join("story.md");
+    std::fs::write(&target, OLD).unwrap();
+    set_xattr(&target, "user.origin", b"agent-7");
+    set_xattr(&target, "user.empty", b"");
+    let faulty = Arc::new(Faulty::new(fs::real(), Fault::None));
+    Writer::new().fs(faulty.clone()).write(&target, NEW).unwrap();
+    assert_eq!(get_xattr(&target, "user.origin").as_deref(), Some(&b"agent-7"[..]));
+    assert_eq!(get_xattr(&target, "user.empty").as_deref(), Some(&b""[..]), "an empty value is a value");
+    let ops: Vec<Op> = faulty.log().into_iter().map(|(op, _)| op).collect();
+    let position = |wanted: Op| ops.iter().position(|op| *op == wanted).unwrap();
+    assert!(
+        position(Op::SetXattr) < position(Op::SetMode) && position(Op::SetMode) < position(Op::Sync),
+        "attributes are copied before the chmod, both before the fsync: {ops:?}"
+    );
+
+    let unsupported =
+        Arc::new(Faulty::new(fs::real(), Fault::Fail { op: Op::SetXattr, nth: 1, errno: libc::ENOTSUP }));
+    let err = Writer::new().fs(unsupported).write(&target, OLD).unwrap_err();
+    assert!(matches!(err, WriteError::Attribute { .. }), "{err}");
+    assert!(err.to_string().contains("user.") && err.to_string().contains("does not support"), "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), NEW, "the file is as it was");
+    assert_eq!(get_xattr(&target, "user.origin").as_deref(), Some(&b"agent-7"[..]));
+    assert_eq!(names(dir.path()), ["story.md"], "no temporary file remains");
+}
+
+#[test]
+fn special_files_are_refused_by_writes_and_reads_without_being_opened() {
+    let dir = scratch();
+    let fifo = dir.path().join("fifo.md");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path(&fifo).as_ptr(), 0o644) }, 0);
+    let faulty = Arc::new(Faulty::new(fs::real(), Fault::None));
+    let err = Writer::new().fs(faulty.clone()).write(&fifo, NEW).unwrap_err();
+    assert!(
+        matches!(err, WriteError::NotRegularFile { kind: fs::FileKind::Fifo, .. }),
+        "a FIFO is not replaced: {err}"
+    );
+    assert!(err.to_string().contains("is a FIFO, not a regular file"), "{err}");
+    let err = stet::version::of_file(&*faulty, &fifo).unwrap_err();
+    assert_eq!(fs::not_regular_file(&err), Some(fs::FileKind::Fifo), "{err}");
+    let err = stet::doc::read(&*faulty, &fifo, None).unwrap_err();
+    assert!(err.to_string().contains("a FIFO"), "{err}");
+    let ops: Vec<Op> = faulty.log().into_iter().map(|(op, _)| op).collect();
+    assert!(!ops.contains(&Op::OpenRead) && !ops.contains(&Op::CreateNew), "nothing was opened: {ops:?}");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    assert_eq!(names(dir.path()), ["fifo.md"]);
 }

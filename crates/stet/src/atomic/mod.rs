@@ -9,7 +9,14 @@
 //!   and its name survive a power loss. The temporary file is fsynced before the rename and the
 //!   directory after it.
 //! - **Faithful**: an existing file keeps its permission bits (and its owner where the process may
-//!   set it); a symlink is written through to the file it leads to, and stays a symlink.
+//!   set it), its ACLs and its extended attributes (`user.*`, `security.*`, `trusted.*`); where one
+//!   cannot be copied, the write is refused rather than dropping it. A symlink is written through
+//!   to the file it leads to, and stays a symlink.
+//! - **The caller's permissions**: a file is replaced only where the caller could have written it
+//!   in place (the kernel's `faccessat` answer: mode, owner, ACL, immutable flag), even where the
+//!   directory would allow the rename ([`WriteError::NotWritable`]). Only regular files are
+//!   replaced: a FIFO, a device, a socket or a directory is refused, never opened. A file with
+//!   several hard links is refused unless [`Links::Break`] is asked for.
 //! - **Clean**: every error path removes the temporary file and leaves the target as it was.
 //!
 //! # Non-guarantees
@@ -19,10 +26,15 @@
 //!   process made it ([`temp_file_creator`]).
 //! - After a successful commit of a replacement, the old content is unlinked without an fsync: after
 //!   a power loss it may reappear under a temporary name, never under the target's.
-//! - Hard links to the target keep pointing at the old content: replacement makes a new inode.
+//! - With [`Links::Break`], hard links to the target keep pointing at the old content:
+//!   replacement makes a new inode.
+//! - An unprivileged caller cannot see a file's `trusted.*` attributes, so cannot keep them; an
+//!   explicit [`Mode::Set`] drops the ACLs along with the old permission bits; a new file gets
+//!   the directory's default ACL, whatever the old file had.
 //! - Concurrent writers are not serialized here: the last rename wins. Hold the file's lock
 //!   ([`crate::lock`]) across a read-modify-write.
 
+mod attributes;
 mod write;
 
 pub(crate) use write::temp_name;
@@ -64,11 +76,24 @@ pub enum Existing {
     Fail,
 }
 
+/// What to do when the target has other hard links, which an atomic replace cannot update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Links {
+    /// Fail with [`WriteError::HardLinked`] (default): the other names would silently keep the old
+    /// content.
+    #[default]
+    Refuse,
+    /// Replace it anyway: this name gets the new content, the other names keep the old.
+    Break,
+}
+
 /// The step of the protocol an I/O error happened in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Step {
     Resolve,
+    CheckAccess,
+    ReadAttributes,
     CreateTemp,
     WriteTemp,
     SetMode,
@@ -81,6 +106,8 @@ impl Step {
     fn describe(self) -> &'static str {
         match self {
             Step::Resolve => "find the file to write",
+            Step::CheckAccess => "check whether you may write",
+            Step::ReadAttributes => "read the extended attributes of",
             Step::CreateTemp => "create a temporary file next to",
             Step::WriteTemp => "write the temporary file for",
             Step::SetMode => "give the temporary file the mode of",
@@ -106,6 +133,40 @@ pub enum WriteError {
     IsDirectory {
         /// The target.
         path: PathBuf,
+    },
+    /// The target is not a regular file (a FIFO, a device, a socket): it was not replaced, nor opened.
+    #[error("{} is {kind}, not a regular file; stet replaces only regular files, and left it alone", path.display())]
+    NotRegularFile {
+        /// The target.
+        path: PathBuf,
+        /// What it is.
+        kind: crate::fs::FileKind,
+    },
+    /// The caller may not write the target in place (its mode, owner or ACL forbid it), so may not
+    /// replace it either, though the directory would allow the rename.
+    #[error("you may not write {} (its mode, owner or ACL forbid it), and stet replaces only files you could write in place; nothing was changed. Make it writable first (chmod, setfacl), or ask its owner to", path.display())]
+    NotWritable {
+        /// The target.
+        path: PathBuf,
+    },
+    /// [`Links::Refuse`] and the target has other hard links.
+    #[error("{} has {links} hard links: replacing it would give this name the new content and leave the others with the old, so nothing was changed. Pass --break-links to replace it anyway", path.display())]
+    HardLinked {
+        /// The target.
+        path: PathBuf,
+        /// How many names the file has.
+        links: u64,
+    },
+    /// An extended attribute or ACL of the target could not be given to its replacement; rather
+    /// than drop it, nothing was changed.
+    #[error("cannot give the new {} the extended attribute {}: {source}; stet does not drop a file's ACLs or extended attributes, so nothing was changed{}", path.display(), name.to_string_lossy(), attributes::hint(name, source))]
+    Attribute {
+        /// The target.
+        path: PathBuf,
+        /// The attribute (`system.posix_acl_access` for the ACL).
+        name: std::ffi::OsString,
+        /// The operating system's error.
+        source: io::Error,
     },
     /// The new content is in place, but the directory fsync that makes the rename durable failed
     /// and the old content could not be put back.
@@ -134,6 +195,10 @@ impl WriteError {
         match self {
             WriteError::Exists { path }
             | WriteError::IsDirectory { path }
+            | WriteError::NotRegularFile { path, .. }
+            | WriteError::NotWritable { path }
+            | WriteError::HardLinked { path, .. }
+            | WriteError::Attribute { path, .. }
             | WriteError::NotDurable { path, .. }
             | WriteError::Io { path, .. } => path,
         }
@@ -159,16 +224,23 @@ pub struct Writer {
     durability: Durability,
     mode: Mode,
     existing: Existing,
+    links: Links,
 }
 
 impl Default for Writer {
     fn default() -> Self {
-        Writer { fs: fs::real(), durability: Durability::Sync, mode: Mode::Keep, existing: Existing::Replace }
+        Writer {
+            fs: fs::real(),
+            durability: Durability::Sync,
+            mode: Mode::Keep,
+            existing: Existing::Replace,
+            links: Links::Refuse,
+        }
     }
 }
 
 impl Writer {
-    /// A writer with the defaults: durable, keep mode, replace.
+    /// A writer with the defaults: durable, keep mode, replace, refuse hard-linked files.
     pub fn new() -> Self {
         Self::default()
     }
@@ -196,6 +268,12 @@ impl Writer {
     #[must_use]
     pub fn existing(mut self, existing: Existing) -> Self {
         self.existing = existing;
+        self
+    }
+    /// Sets what happens when the target has other hard links.
+    #[must_use]
+    pub fn links(mut self, links: Links) -> Self {
+        self.links = links;
         self
     }
     /// Routes every effect through `fs` (for fault injection).

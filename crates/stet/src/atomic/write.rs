@@ -1,4 +1,6 @@
-//! The replace protocol: create temp, write, chmod/chown, fsync, rename (or exchange), fsync dir.
+//! The replace protocol: check the target (a regular file, one link, writable by the caller), read
+//! its extended attributes, create temp, write, chown, copy the attributes, chmod, fsync, rename
+//! (or exchange), fsync dir.
 
 use std::ffi::OsString;
 use std::fs::{File, Metadata};
@@ -6,8 +8,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Durability, Existing, Mode, Step, WriteError, Writer};
-use crate::fs::Fs;
+use super::{Durability, Existing, Links, Mode, Step, WriteError, Writer, attributes};
+use crate::fs::{FileKind, Fs};
 use crate::interrupt::{self, Leftover, Tracked};
 use crate::sys;
 use crate::version::Version;
@@ -53,13 +55,13 @@ impl Staged {
             crate::target::resolve_for_write(fs, path).map_err(|err| io_error(Step::Resolve, err))?;
         let io_error = |step, source| WriteError::Io { path: target.clone(), step, source };
         if let Some(meta) = &existing {
-            if meta.is_dir() {
-                return Err(WriteError::IsDirectory { path: target });
-            }
-            if writer.existing == Existing::Fail {
-                return Err(WriteError::Exists { path: target });
-            }
+            check_replaceable(writer, &target, meta)?;
         }
+        let attributes = match &existing {
+            Some(_) => attributes::read(fs, &target, writer.mode)
+                .map_err(|err| io_error(Step::ReadAttributes, err))?,
+            None => Vec::new(),
+        };
         let dir = target.parent().expect("a resolved path is absolute and names a file").to_path_buf();
         let create_mode = if existing.is_some() || matches!(writer.mode, Mode::Set(_)) {
             sys::PRIVATE_FILE_MODE
@@ -81,13 +83,38 @@ impl Staged {
             version: Version::of(bytes),
         };
         // From here on, an early return drops `staged`, which removes the temporary file.
-        let io_error = |step, source| WriteError::Io { path: staged.target.clone(), step, source };
-        fs.write_all(&mut file, bytes).map_err(|err| io_error(Step::WriteTemp, err))?;
-        apply_mode(fs, &file, writer.mode, existing.as_ref()).map_err(|err| io_error(Step::SetMode, err))?;
-        if writer.durability == Durability::Sync {
-            fs.sync(&file).map_err(|err| io_error(Step::SyncTemp, err))?;
-        }
+        staged.fill(writer, &mut file, bytes, existing.as_ref(), &attributes)?;
         Ok(staged)
+    }
+
+    /// Writes the content into the temporary file and gives it the target's owner, attributes and
+    /// mode, in the order that keeps each: chown clears setuid/setgid bits and file
+    /// capabilities, setting an ACL rewrites the group bits, and the final chmod sets the ACL mask
+    /// from the old file's group bits, which were its mask.
+    fn fill(
+        &self,
+        writer: &Writer,
+        file: &mut File,
+        bytes: &[u8],
+        existing: Option<&Metadata>,
+        attributes: &[attributes::Attribute],
+    ) -> Result<(), WriteError> {
+        let fs = &*self.fs;
+        let io_error = |step, source| WriteError::Io { path: self.target.clone(), step, source };
+        fs.write_all(file, bytes).map_err(|err| io_error(Step::WriteTemp, err))?;
+        if let (Mode::Keep, Some(meta)) = (writer.mode, existing) {
+            give_owner(fs, file, meta).map_err(|err| io_error(Step::SetMode, err))?;
+        }
+        attributes::copy(fs, file, attributes).map_err(|(name, source)| WriteError::Attribute {
+            path: self.target.clone(),
+            name,
+            source,
+        })?;
+        apply_mode(fs, file, writer.mode, existing).map_err(|err| io_error(Step::SetMode, err))?;
+        if writer.durability == Durability::Sync {
+            fs.sync(file).map_err(|err| io_error(Step::SyncTemp, err))?;
+        }
+        Ok(())
     }
 
     /// The file this write will replace or create.
@@ -200,24 +227,50 @@ pub(crate) fn temp_name(name: &str) -> OsString {
     OsString::from(format!(".{stem}{suffix}"))
 }
 
-/// Gives the temporary file the mode (and owner) the target should have.
+/// Refuses a target that is not a regular file, that must not exist, that has other names, or that
+/// the caller could not write in place.
+fn check_replaceable(writer: &Writer, target: &Path, meta: &Metadata) -> Result<(), WriteError> {
+    match FileKind::of(meta) {
+        None => {}
+        Some(FileKind::Directory) => return Err(WriteError::IsDirectory { path: target.to_path_buf() }),
+        Some(kind) => return Err(WriteError::NotRegularFile { path: target.to_path_buf(), kind }),
+    }
+    if writer.existing == Existing::Fail {
+        return Err(WriteError::Exists { path: target.to_path_buf() });
+    }
+    let links = sys::link_count(meta);
+    if links > 1 && writer.links == Links::Refuse {
+        return Err(WriteError::HardLinked { path: target.to_path_buf(), links });
+    }
+    // The kernel's answer, not a re-reading of permission bits: ACLs, capabilities and
+    // immutable flags all count.
+    match writer.fs.check_write_access(target) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            Err(WriteError::NotWritable { path: target.to_path_buf() })
+        }
+        Err(source) => Err(WriteError::Io { path: target.to_path_buf(), step: Step::CheckAccess, source }),
+    }
+}
+
+/// Gives the temporary file the target's owner, where the process may.
+fn give_owner(fs: &dyn Fs, file: &File, meta: &Metadata) -> io::Result<()> {
+    let Some((uid, gid)) = sys::owner(meta) else { return Ok(()) };
+    if sys::owner(&fs.file_metadata(file)?) == Some((uid, gid)) {
+        return Ok(());
+    }
+    // Only privileged processes may give files away; others keep their own.
+    match fs.set_owner(file, uid, gid) {
+        Err(err) if err.kind() != io::ErrorKind::PermissionDenied => Err(err),
+        _ => Ok(()),
+    }
+}
+
+/// Gives the temporary file the mode the target should have.
 fn apply_mode(fs: &dyn Fs, file: &File, mode: Mode, existing: Option<&Metadata>) -> io::Result<()> {
     match (mode, existing) {
         (Mode::Set(bits), _) => fs.set_mode(file, bits),
-        (Mode::Keep, Some(meta)) => {
-            if let Some((uid, gid)) = sys::owner(meta) {
-                let ours = fs.file_metadata(file)?;
-                if sys::owner(&ours) != Some((uid, gid)) {
-                    // Only privileged processes may give files away; others keep their own.
-                    match fs.set_owner(file, uid, gid) {
-                        Err(err) if err.kind() != io::ErrorKind::PermissionDenied => return Err(err),
-                        _ => {}
-                    }
-                }
-            }
-            // After chown, which clears setuid/setgid bits.
-            fs.set_mode(file, sys::mode(meta))
-        }
+        (Mode::Keep, Some(meta)) => fs.set_mode(file, sys::mode(meta)),
         (Mode::Keep, None) => Ok(()),
     }
 }

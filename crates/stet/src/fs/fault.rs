@@ -44,6 +44,11 @@ pub enum Op {
     SetMtime,
     TryLock,
     Unlock,
+    CheckWriteAccess,
+    ListXattrs,
+    GetXattr,
+    FileXattr,
+    SetXattr,
 }
 
 /// What goes wrong.
@@ -252,5 +257,25 @@ impl Fs for Faulty {
     fn unlock(&self, file: &File) -> io::Result<()> {
         self.check(Op::Unlock, None)?;
         self.inner.unlock(file)
+    }
+    fn check_write_access(&self, path: &Path) -> io::Result<()> {
+        self.check(Op::CheckWriteAccess, Some(path))?;
+        self.inner.check_write_access(path)
+    }
+    fn list_xattrs(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        self.check(Op::ListXattrs, Some(path))?;
+        self.inner.list_xattrs(path)
+    }
+    fn get_xattr(&self, path: &Path, name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+        self.check(Op::GetXattr, Some(path))?;
+        self.inner.get_xattr(path, name)
+    }
+    fn file_xattr(&self, file: &File, name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+        self.check(Op::FileXattr, None)?;
+        self.inner.file_xattr(file, name)
+    }
+    fn set_file_xattr(&self, file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
+        self.check(Op::SetXattr, None)?;
+        self.inner.set_file_xattr(file, name, value)
     }
 }

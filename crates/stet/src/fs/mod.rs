@@ -32,7 +32,7 @@ pub enum LockKind {
 ///
 /// Methods mirror single system calls so that a fault can be injected between any two of them.
 pub trait Fs: Send + Sync + fmt::Debug {
-    /// Opens a file for reading.
+    /// Opens a file for reading, without blocking (a FIFO with no writer opens at once).
     fn open_read(&self, path: &Path) -> io::Result<File>;
     /// Creates a file that must not exist (`O_CREAT|O_EXCL`), write-only, with `mode` before umask.
     fn create_new(&self, path: &Path, mode: u32) -> io::Result<File>;
@@ -97,6 +97,17 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn try_lock(&self, file: &File, kind: LockKind) -> io::Result<bool>;
     /// Releases an advisory lock without closing the file.
     fn unlock(&self, file: &File) -> io::Result<()>;
+    /// faccessat(`W_OK`, `AT_EACCESS`): `Ok` when the caller may write the file in place, by the
+    /// kernel's own answer (mode, owner, ACL, immutable flag); `PermissionDenied` when not.
+    fn check_write_access(&self, path: &Path) -> io::Result<()>;
+    /// llistxattr: the names of the extended attributes of the entry at `path` itself.
+    fn list_xattrs(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>>;
+    /// lgetxattr.
+    fn get_xattr(&self, path: &Path, name: &std::ffi::OsStr) -> io::Result<Vec<u8>>;
+    /// fgetxattr.
+    fn file_xattr(&self, file: &File, name: &std::ffi::OsStr) -> io::Result<Vec<u8>>;
+    /// fsetxattr, creating or replacing the attribute.
+    fn set_file_xattr(&self, file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()>;
 }
 
 /// The operating system's file system.
@@ -111,7 +122,7 @@ pub fn real() -> Arc<dyn Fs> {
 
 impl Fs for Real {
     fn open_read(&self, path: &Path) -> io::Result<File> {
-        File::open(path)
+        sys::open_read(path)
     }
     fn create_new(&self, path: &Path, mode: u32) -> io::Result<File> {
         sys::create_new(path, mode)
@@ -225,11 +236,104 @@ impl Fs for Real {
     fn unlock(&self, file: &File) -> io::Result<()> {
         file.unlock()
     }
+    fn check_write_access(&self, path: &Path) -> io::Result<()> {
+        sys::check_write_access(path)
+    }
+    fn list_xattrs(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        sys::list_xattrs(path)
+    }
+    fn get_xattr(&self, path: &Path, name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+        sys::get_xattr(path, name)
+    }
+    fn file_xattr(&self, file: &File, name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+        sys::file_xattr(file, name)
+    }
+    fn set_file_xattr(&self, file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
+        sys::set_file_xattr(file, name, value)
+    }
 }
 
-/// Reads a whole file through the seam; `Ok(None)` when it does not exist.
+/// What a path is, where it is not a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum FileKind {
+    Directory,
+    Fifo,
+    CharDevice,
+    BlockDevice,
+    Socket,
+    Symlink,
+    /// Any other kind the platform has.
+    Other,
+}
+
+impl FileKind {
+    /// What `meta` describes; `None` for a regular file.
+    pub fn of(meta: &Metadata) -> Option<FileKind> {
+        let file_type = meta.file_type();
+        if file_type.is_file() {
+            None
+        } else if file_type.is_dir() {
+            Some(FileKind::Directory)
+        } else if file_type.is_symlink() {
+            Some(FileKind::Symlink)
+        } else {
+            Some(sys::special_kind(file_type))
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Directory => "a directory",
+            FileKind::Fifo => "a FIFO",
+            FileKind::CharDevice => "a character device",
+            FileKind::BlockDevice => "a block device",
+            FileKind::Socket => "a socket",
+            FileKind::Symlink => "a symbolic link",
+            FileKind::Other => "a special file",
+        })
+    }
+}
+
+/// The error inside the [`io::Error`] of a read refused because the path is not a regular file;
+/// [`not_regular_file`] finds it.
+#[derive(Debug, thiserror::Error)]
+#[error("it is {kind}, not a regular file; stet reads and replaces only regular files, and left it alone")]
+pub struct NotRegularFile {
+    /// What the path is.
+    pub kind: FileKind,
+}
+
+/// What the path was, when `err` refused a read because it is not a regular file.
+pub fn not_regular_file(err: &io::Error) -> Option<FileKind> {
+    err.get_ref()?.downcast_ref::<NotRegularFile>().map(|refused| refused.kind)
+}
+
+fn refuse_special(meta: &Metadata) -> io::Result<()> {
+    match FileKind::of(meta) {
+        None => Ok(()),
+        Some(kind) => Err(io::Error::new(io::ErrorKind::InvalidInput, NotRegularFile { kind })),
+    }
+}
+
+/// Opens the regular file `path` leads to for reading. Anything else (a FIFO, a device, a socket,
+/// a directory) is refused with [`NotRegularFile`], never opened where `stat` can tell (opening
+/// a device can have effects), and never blocked on where it is swapped in after the `stat`: the
+/// open does not block, and `fstat` checks what was opened.
+pub(crate) fn open_regular(fs: &dyn Fs, path: &Path) -> io::Result<File> {
+    refuse_special(&fs.metadata(path)?)?;
+    let file = fs.open_read(path)?;
+    refuse_special(&fs.file_metadata(&file)?)?;
+    Ok(file)
+}
+
+/// Reads a whole regular file through the seam ([`open_regular`]); `Ok(None)` when it does not
+/// exist.
 pub(crate) fn read_optional(fs: &dyn Fs, path: &Path) -> io::Result<Option<Vec<u8>>> {
-    let mut file = match fs.open_read(path) {
+    let mut file = match open_regular(fs, path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),

@@ -134,3 +134,40 @@ impl Watch {
 pub(crate) fn boot_id() -> Option<u64> {
     None
 }
+
+pub(crate) fn open_read(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+pub(crate) fn special_kind(_file_type: std::fs::FileType) -> crate::fs::FileKind {
+    crate::fs::FileKind::Other
+}
+
+/// Only the read-only attribute can be seen here; ACLs are not consulted.
+pub(crate) fn check_write_access(path: &Path) -> io::Result<()> {
+    if std::fs::metadata(path)?.permissions().readonly() {
+        Err(io::ErrorKind::PermissionDenied.into())
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn list_xattrs(_path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+    Err(unsupported())
+}
+
+pub(crate) fn get_xattr(_path: &Path, _name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+    Err(unsupported())
+}
+
+pub(crate) fn file_xattr(_file: &File, _name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+    Err(unsupported())
+}
+
+pub(crate) fn set_file_xattr(_file: &File, _name: &std::ffi::OsStr, _value: &[u8]) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(crate) fn is_no_attribute(_err: &io::Error) -> bool {
+    false
+}

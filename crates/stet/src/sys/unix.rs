@@ -297,3 +297,116 @@ pub(crate) fn boot_id() -> Option<u64> {
             .map(|id| xxhash_rust::xxh3::xxh3_64(id.trim().as_bytes()) | 1)
     })
 }
+
+/// Opens a file for reading without blocking: a FIFO with no writer would otherwise hang the
+/// open. `O_NONBLOCK` changes nothing for regular files and directories.
+pub(crate) fn open_read(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)
+}
+
+/// What a file that is neither regular, a directory nor a symlink is.
+pub(crate) fn special_kind(file_type: std::fs::FileType) -> crate::fs::FileKind {
+    use crate::fs::FileKind;
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        FileKind::Fifo
+    } else if file_type.is_char_device() {
+        FileKind::CharDevice
+    } else if file_type.is_block_device() {
+        FileKind::BlockDevice
+    } else if file_type.is_socket() {
+        FileKind::Socket
+    } else {
+        FileKind::Other
+    }
+}
+
+/// The kernel's own answer to "may this process write `path` in place?" (mode, owner, ACL,
+/// immutable flag), for the effective ids: `faccessat(W_OK, AT_EACCESS)`.
+pub(crate) fn check_write_access(path: &Path) -> io::Result<()> {
+    let name = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path that outlives the call.
+    if unsafe { libc::faccessat(libc::AT_FDCWD, name.as_ptr(), libc::W_OK, libc::AT_EACCESS) } == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    // A running program may not be written in place (ETXTBSY), but replacing it by rename is how
+    // programs are updated, and no permission forbids it.
+    if err.raw_os_error() == Some(libc::ETXTBSY) { Ok(()) } else { Err(err) }
+}
+
+/// Room for the attribute names or a value in one call: most files have none, or a few short ones.
+const XATTR_BUFFER: usize = 512;
+
+/// Calls an xattr function that fills a buffer, growing the buffer while it is too small.
+fn xattr_call(call: impl Fn(*mut libc::c_void, usize) -> libc::ssize_t) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; XATTR_BUFFER];
+    loop {
+        let len = call(buf.as_mut_ptr().cast(), buf.len());
+        if let Ok(len) = usize::try_from(len) {
+            buf.truncate(len);
+            return Ok(buf);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ERANGE) {
+            return Err(err);
+        }
+        // A size query (null buffer) tells how much it needs now; it may grow again before the
+        // next call, hence the loop.
+        let needed =
+            usize::try_from(call(std::ptr::null_mut(), 0)).map_err(|_| io::Error::last_os_error())?;
+        buf.resize(needed.max(buf.len() * 2), 0);
+    }
+}
+
+fn c_name(name: &std::ffi::OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "an attribute name contains a NUL byte"))
+}
+
+/// llistxattr: the names of the extended attributes of the entry at `path` itself.
+pub(crate) fn list_xattrs(path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+    use std::os::unix::ffi::OsStringExt;
+    let path = c_path(path)?;
+    // SAFETY: a valid path, and a buffer valid for the length passed (or null with length 0).
+    let names = xattr_call(|buf, len| unsafe { libc::llistxattr(path.as_ptr(), buf.cast(), len) })?;
+    Ok(names
+        .split(|&byte| byte == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| std::ffi::OsString::from_vec(name.to_vec()))
+        .collect())
+}
+
+/// lgetxattr: the value of one extended attribute of the entry at `path` itself.
+pub(crate) fn get_xattr(path: &Path, name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+    let (path, name) = (c_path(path)?, c_name(name)?);
+    // SAFETY: valid NUL-terminated strings, and a buffer valid for the length passed.
+    xattr_call(|buf, len| unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf, len) })
+}
+
+/// fgetxattr.
+pub(crate) fn file_xattr(file: &File, name: &std::ffi::OsStr) -> io::Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    let name = c_name(name)?;
+    // SAFETY: an open descriptor, a valid name, and a buffer valid for the length passed.
+    xattr_call(|buf, len| unsafe { libc::fgetxattr(file.as_raw_fd(), name.as_ptr(), buf, len) })
+}
+
+/// fsetxattr, creating or replacing the attribute.
+pub(crate) fn set_file_xattr(file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let name = c_name(name)?;
+    // SAFETY: an open descriptor, a valid name, and a value valid for its length.
+    let rc =
+        unsafe { libc::fsetxattr(file.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// The attribute does not exist (`ENOATTR`, which Linux spells `ENODATA`).
+pub(crate) fn is_no_attribute(err: &io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    let missing = libc::ENODATA;
+    #[cfg(not(target_os = "linux"))]
+    let missing = libc::ENOATTR;
+    err.raw_os_error() == Some(missing)
+}
