@@ -44,6 +44,8 @@ pub enum Op {
     SetMtime,
     TryLock,
     Unlock,
+    OpenNoFollow,
+    OpenNoBlock,
 }
 
 /// What goes wrong.
@@ -252,5 +254,13 @@ impl Fs for Faulty {
     fn unlock(&self, file: &File) -> io::Result<()> {
         self.check(Op::Unlock, None)?;
         self.inner.unlock(file)
+    }
+    fn open_no_follow(&self, path: &Path) -> io::Result<File> {
+        self.check(Op::OpenNoFollow, Some(path))?;
+        self.inner.open_no_follow(path)
+    }
+    fn open_no_block(&self, path: &Path, create: Option<u32>) -> io::Result<File> {
+        self.check(Op::OpenNoBlock, Some(path))?;
+        self.inner.open_no_block(path, create)
     }
 }
