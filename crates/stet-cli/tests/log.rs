@@ -200,7 +200,10 @@ fn torn_tails_are_invisible_found_by_verify_and_cut_by_append_and_repair() {
             b"{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n",
             "{name}: the next append cuts it first"
         );
-        assert!(rejected_holds(&dir.path().join("log.ndjson.rejected"), tail), "{name}: the cut bytes are kept");
+        assert!(
+            rejected_holds(&dir.path().join("log.ndjson.rejected"), tail),
+            "{name}: the cut bytes are kept"
+        );
     }
 }
 

@@ -64,6 +64,11 @@ fn torn_log(dir: &Path) -> Vec<u8> {
 
 type Plant = fn(&Path, &Path);
 
+/// The lines `line` makes for each of `numbers`, each ended by `\n`.
+fn lines(numbers: impl Iterator<Item = usize>, line: impl Fn(usize) -> String) -> String {
+    numbers.map(|n| line(n) + "\n").collect()
+}
+
 #[test]
 fn a_rejected_file_stet_did_not_make_is_refused_and_never_written_through() {
     let plants: [(&str, Plant); 4] = [
@@ -89,7 +94,11 @@ fn a_rejected_file_stet_did_not_make_is_refused_and_never_written_through() {
                 "{name}, {command:?}: the message names the file: {error}"
             );
             assert_eq!(std::fs::read(&victim).unwrap(), b"echo hello\n", "{name}: the victim is untouched");
-            assert_eq!(std::fs::read(dir.path().join("r.ndjson")).unwrap(), log, "{name}: the log is as it was");
+            assert_eq!(
+                std::fs::read(dir.path().join("r.ndjson")).unwrap(),
+                log,
+                "{name}: the log is as it was"
+            );
         }
         if name == "a foreign file" {
             assert_eq!(std::fs::read_to_string(&rejected).unwrap(), "my own notes\n");
@@ -127,7 +136,10 @@ fn cut_tails_are_reported_and_kept_in_blocks_that_say_where_they_came_from() {
     assert_eq!(cut["bytes"], 29, "the result says how much was cut: {cut}");
     let rejected = PathBuf::from(cut["rejected"].as_str().expect("and where it went"));
     assert_eq!(rejected.file_name().unwrap(), "r.ndjson.rejected");
-    assert_eq!(std::fs::read_to_string(dir.path().join("r.ndjson")).unwrap(), "{\"id\":\"1\"}\n{\"id\":\"2\"}\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("r.ndjson")).unwrap(),
+        "{\"id\":\"1\"}\n{\"id\":\"2\"}\n"
+    );
 
     let plain = run(stet(dir.path()).args(["log", "append", "r.ndjson", r#"{"id":"3"}"#]));
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("cut"), "nothing cut, nothing said");
@@ -141,7 +153,10 @@ fn cut_tails_are_reported_and_kept_in_blocks_that_say_where_they_came_from() {
     let plain = run(stet(dir.path()).args(["log", "append", "r.ndjson", r#"{"id":"5"}"#]));
     assert!(plain.status.success(), "{}", stderr(&plain));
     let said = String::from_utf8_lossy(&plain.stdout);
-    assert!(said.contains("16 bytes") && said.contains("r.ndjson.rejected"), "the plain output says it: {said}");
+    assert!(
+        said.contains("16 bytes") && said.contains("r.ndjson.rejected"),
+        "the plain output says it: {said}"
+    );
 
     let blocks = rejected_blocks(&dir.path().join("r.ndjson.rejected"));
     assert_eq!(blocks.len(), 2, "stet recognises its own file and appends to it");
@@ -154,13 +169,17 @@ fn cut_tails_are_reported_and_kept_in_blocks_that_say_where_they_came_from() {
     let empty = scratch();
     torn_log(empty.path());
     std::fs::write(empty.path().join("r.ndjson.rejected"), "").unwrap();
-    assert_eq!(result(&append(empty.path(), "r.ndjson", r#"{"id":"2"}"#))["cut"]["bytes"], 29, "an empty file is used");
+    assert_eq!(
+        result(&append(empty.path(), "r.ndjson", r#"{"id":"2"}"#))["cut"]["bytes"],
+        29,
+        "an empty file is used"
+    );
 }
 
 #[test]
 fn append_refuses_a_file_that_holds_no_event_and_changes_nothing() {
     let dir = scratch();
-    let notes: String = (1..=500).map(|n| format!("My notes, line {n}\n")).collect();
+    let notes: String = lines(1..=500, |n| format!("My notes, line {n}"));
     std::fs::write(dir.path().join("notes.md"), &notes).unwrap();
     std::fs::write(dir.path().join("one-line.txt"), "just a sentence").unwrap();
     for file in ["notes.md", "one-line.txt"] {
@@ -170,7 +189,11 @@ fn append_refuses_a_file_that_holds_no_event_and_changes_nothing() {
         assert_eq!(error["code"], "EMALFORMED");
         assert!(error["message"].as_str().unwrap().contains(file), "the message names the file: {error}");
     }
-    assert_eq!(std::fs::read_to_string(dir.path().join("notes.md")).unwrap(), notes, "prose is left as it was");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("notes.md")).unwrap(),
+        notes,
+        "prose is left as it was"
+    );
     assert_eq!(names(dir.path()), ["notes.md", "one-line.txt"], "nothing is made beside it");
 
     // A crash during a log's very first append leaves a fragment or NULs, not prose: cut, kept.
@@ -196,7 +219,10 @@ fn a_complete_corrupt_line_is_a_corrupt_line_not_a_torn_tail() {
 
     let appended = result(&append(dir.path(), "l.ndjson", r#"{"id":2}"#));
     assert_eq!(appended.get("cut"), Some(&Value::Null), "nothing is cut");
-    assert_eq!(std::fs::read_to_string(dir.path().join("l.ndjson")).unwrap(), "{\"id\":1}\nBAD LINE\n{\"id\":2}\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("l.ndjson")).unwrap(),
+        "{\"id\":1}\nBAD LINE\n{\"id\":2}\n"
+    );
     assert!(run(stet(dir.path()).args(["log", "repair", "l.ndjson"])).status.success());
     assert_eq!(std::fs::read_to_string(dir.path().join("l.ndjson")).unwrap(), "{\"id\":1}\n{\"id\":2}\n");
     let blocks = rejected_blocks(&dir.path().join("l.ndjson.rejected"));
@@ -212,14 +238,22 @@ fn ids_are_compared_as_json_values_and_a_null_or_missing_id_is_no_id() {
         (result["appended"].as_u64().unwrap(), result["duplicates"].as_u64().unwrap())
     };
     assert_eq!(counts(&append(dir.path(), "l.ndjson", r#"{"id":1,"k":"first"}"#)), (1, 0));
-    assert_eq!(counts(&append(dir.path(), "l.ndjson", r#"{"id":"1","k":"second"}"#)), (1, 0), "\"1\" is not 1");
+    assert_eq!(
+        counts(&append(dir.path(), "l.ndjson", r#"{"id":"1","k":"second"}"#)),
+        (1, 0),
+        "\"1\" is not 1"
+    );
     assert_eq!(counts(&append(dir.path(), "l.ndjson", r#"{"id":1}"#)), (0, 1), "1 is 1");
     assert_eq!(counts(&append(dir.path(), "l.ndjson", r#"{"id":"1"}"#)), (0, 1), "\"1\" is \"1\"");
     for event in [r#"{"id":null}"#, r#"{"id":null}"#, r#"{"k":1}"#, r#"{"k":1}"#] {
         assert_eq!(counts(&append(dir.path(), "l.ndjson", event)), (1, 0), "{event} has no id");
     }
     assert_eq!(counts(&append(dir.path(), "l.ndjson", r#"{"id":{"a":1,"b":[true]}}"#)), (1, 0));
-    assert_eq!(counts(&append(dir.path(), "l.ndjson", r#"{"id":{"b":[true],"a":1}}"#)), (0, 1), "the same object");
+    assert_eq!(
+        counts(&append(dir.path(), "l.ndjson", r#"{"id":{"b":[true],"a":1}}"#)),
+        (0, 1),
+        "the same object"
+    );
     let batch = run_with_input(
         stet(dir.path()).args(["--json", "log", "append", "l.ndjson"]),
         b"{\"id\":2}\n{\"id\":\"2\"}\n{\"id\":null}\n{\"id\":null}\n{\"id\":2}\n",
@@ -243,7 +277,7 @@ fn an_index_stet_did_not_make_is_left_alone_and_appends_go_on_without_it() {
         let dir = scratch();
         let victim = dir.path().join("victim.txt");
         std::fs::write(&victim, "precious\n").unwrap();
-        let events: String = (0..20).map(|n| format!("{{\"id\":{n}}}\n")).collect();
+        let events: String = lines(0..20, |n| format!("{{\"id\":{n}}}"));
         std::fs::write(dir.path().join("r.ndjson"), &events).unwrap();
         let index = dir.path().join(".r.ndjson.stet-index");
         plant(&victim, &index);
@@ -259,7 +293,10 @@ fn an_index_stet_did_not_make_is_left_alone_and_appends_go_on_without_it() {
         );
         assert_eq!(result(&append(dir.path(), "r.ndjson", r#"{"id":"new"}"#))["appended"], 1, "{name}");
         let plain = run(stet(dir.path()).args(["log", "append", "r.ndjson", r#"{"id":"plain"}"#]));
-        assert!(plain.status.success() && stderr(&plain).contains(".r.ndjson.stet-index"), "{name}: said in plain");
+        assert!(
+            plain.status.success() && stderr(&plain).contains(".r.ndjson.stet-index"),
+            "{name}: said in plain"
+        );
 
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n", "{name}: the victim is untouched");
         let after = std::fs::symlink_metadata(&index).unwrap();
@@ -274,8 +311,13 @@ fn an_index_stet_did_not_make_is_left_alone_and_appends_go_on_without_it() {
         if after.file_type().is_fifo() || after.is_dir() {
             continue;
         }
-        let leftovers: Vec<String> =
-            names(dir.path()).into_iter().filter(|found| found.ends_with(".tmp") || found.contains("lock")).collect();
+        let leftovers: Vec<String> = names(dir.path())
+            .into_iter()
+            .filter(|found| {
+                Path::new(found).extension().is_some_and(|extension| extension == "tmp")
+                    || found.contains("lock")
+            })
+            .collect();
         assert!(leftovers.is_empty(), "{name}: nothing left behind: {leftovers:?}");
     }
 }
@@ -306,14 +348,14 @@ fn a_full_disk_while_writing_the_index_never_fails_an_append() {
     }
     let dir = scratch();
     let mount = Mount::tmpfs(&dir.path().join("tiny"), "size=256k");
-    let events: String = (0..50).map(|n| format!("{{\"id\":{n}}}\n")).collect();
+    let events: String = lines(0..50, |n| format!("{{\"id\":{n}}}"));
     std::fs::write(mount.0.join("r.ndjson"), &events).unwrap();
     let filler = vec![0u8; 4096];
     let mut fill = std::fs::File::create(mount.0.join("filler")).unwrap();
     while std::io::Write::write_all(&mut fill, &filler).is_ok() {}
     // Room for the lock file's holder record and a page of log, not for an index.
-    let full = fill.metadata().unwrap().len();
-    fill.set_len(full - 8192).unwrap();
+    let size = fill.metadata().unwrap().len();
+    fill.set_len(size - 8192).unwrap();
     drop(fill);
 
     let output = append(&mount.0, "r.ndjson", r#"{"id":7}"#);
@@ -334,7 +376,10 @@ fn log_commands_refuse_a_fifo_a_socket_or_a_directory_at_once() {
     mkfifo(&dir.path().join("fifo.ndjson"));
     let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("socket.ndjson")).unwrap();
     std::fs::create_dir(dir.path().join("dir.ndjson")).unwrap();
-    refuse_special_files(dir.path(), &[("fifo.ndjson", "FIFO"), ("socket.ndjson", "socket"), ("dir.ndjson", "directory")]);
+    refuse_special_files(
+        dir.path(),
+        &[("fifo.ndjson", "FIFO"), ("socket.ndjson", "socket"), ("dir.ndjson", "directory")],
+    );
 }
 
 #[test]
@@ -418,7 +463,11 @@ impl Follower {
                 Ok(line) => {
                     let (stream, text) = line.split_at(4);
                     let value: Value = serde_json::from_str(text).unwrap();
-                    if stream == "out " { printed.push(value) } else { said.push(value) }
+                    if stream == "out " {
+                        printed.push(value);
+                    } else {
+                        said.push(value);
+                    }
                     if printed.len() >= events && settle.is_none() {
                         settle = Some(Instant::now() + Duration::from_millis(300));
                     }

@@ -61,7 +61,10 @@ fn an_append_writes_then_releases_then_flushes_then_reports() {
         "the lock is released before the flush, for group commit"
     );
     let rejected = std::fs::read_to_string(dir.path().join("events.ndjson.rejected")).unwrap();
-    assert!(rejected.ends_with("}\n{\"id\":\"torn\n"), "the cut bytes are kept, after their header: {rejected}");
+    assert!(
+        rejected.ends_with("}\n{\"id\":\"torn\n"),
+        "the cut bytes are kept, after their header: {rejected}"
+    );
 }
 
 #[test]
@@ -210,7 +213,10 @@ fn an_appender_sees_what_others_did_to_the_log_between_its_appends() {
     assert_eq!(first.append(&[json!({"id": "d"})]).unwrap().appended, 1);
     assert_eq!(ids(&log), ["z", "b", "c", "d"]);
     let rejected = std::fs::read_to_string(dir.path().join("events.ndjson.rejected")).unwrap();
-    assert!(rejected.ends_with("}\n{\"id\":\"torn\n"), "the cut bytes are kept, after their header: {rejected}");
+    assert!(
+        rejected.ends_with("}\n{\"id\":\"torn\n"),
+        "the cut bytes are kept, after their header: {rejected}"
+    );
 }
 
 /// A log without a torn tail or an index: the append builds the index.
@@ -227,15 +233,23 @@ fn an_index_that_cannot_be_written_never_fails_an_append() {
         let log = plain_log(dir.path());
         let (appended, faulty) = append(&log, Fault::Fail { op, nth: 0, errno });
         assert!(faulty.fired(), "{op:?} failed");
-        let appended = appended.unwrap_or_else(|err| panic!("{op:?} failing with {errno} fails the append: {err}"));
+        let appended =
+            appended.unwrap_or_else(|err| panic!("{op:?} failing with {errno} fails the append: {err}"));
         assert_eq!((appended.appended, appended.duplicates), (2, 1), "{op:?}: duplicates found without it");
         assert!(
-            appended.index_notice.as_ref().is_some_and(|notice| notice.to_string().contains(".events.ndjson.stet-index")),
+            appended
+                .index_notice
+                .as_ref()
+                .is_some_and(|notice| notice.to_string().contains(".events.ndjson.stet-index")),
             "{op:?}: the append says the index could not be used, naming it: {:?}",
             appended.index_notice
         );
         assert_eq!(ids(&log), ["a", "b", "c", "d"]);
-        assert_eq!(crate::support::temp_files(dir.path()), Vec::<std::path::PathBuf>::new(), "{op:?}: no temp file left");
+        assert_eq!(
+            crate::support::temp_files(dir.path()),
+            Vec::<std::path::PathBuf>::new(),
+            "{op:?}: no temp file left"
+        );
         let (retry, _) = append(&log, Fault::None);
         assert_eq!(retry.unwrap().duplicates, 3, "{op:?}: the next append builds the index and finds them");
     }
@@ -265,7 +279,10 @@ fn every_temporary_file_the_log_makes_is_named_for_stet_recover() {
         .filter_map(|(_, path)| path)
         .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    let temporary: Vec<&String> = made.iter().filter(|name| name.ends_with(".tmp")).collect();
+    let temporary: Vec<&String> = made
+        .iter()
+        .filter(|name| Path::new(name).extension().is_some_and(|extension| extension == "tmp"))
+        .collect();
     assert!(temporary.len() >= 3, "the index was built, grown and the log repaired: {made:?}");
     for name in made.iter().filter(|name| !name.ends_with(".rejected")) {
         assert_eq!(

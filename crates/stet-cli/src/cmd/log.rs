@@ -56,7 +56,11 @@ fn append(ctx: &Context, log: &Path, event: Option<&str>, rule: &IdRule) -> Resu
     let appended = stet::log::append(&ctx.locker, ctx.writer.durability_policy(), log, &events, Some(rule))
         .map_err(|err| failure(log, err))?;
     if let Some(notice) = &appended.index_notice {
-        say(ctx, json!({"kind": "index_unusable", "path": notice.path, "message": notice.to_string()}), &notice.to_string());
+        say(
+            ctx,
+            &json!({"kind": "index_unusable", "path": notice.path, "message": notice.to_string()}),
+            &notice.to_string(),
+        );
     }
     let cut = appended.cut.as_ref().map(|cut| json!({"bytes": cut.bytes, "rejected": cut.rejected}));
     if ctx.json {
@@ -83,7 +87,7 @@ fn append(ctx: &Context, log: &Path, event: Option<&str>, rule: &IdRule) -> Resu
 }
 
 /// A notice on stderr: one JSON line with `--json`, else a plain sentence (unless `-q`).
-fn say(ctx: &Context, notice: Value, plain: &str) {
+fn say(ctx: &Context, notice: &Value, plain: &str) {
     if ctx.json {
         eprintln!("{}", json!({ "notice": notice }));
     } else if !ctx.quiet {
@@ -125,8 +129,11 @@ fn read(
                 }
                 Some(Item::Corrupt { line, offset }) => say(
                     ctx,
-                    json!({"kind": "corrupt_line", "path": log, "line": line, "offset": offset}),
-                    &format!("{} line {line} (offset {offset}) is not one JSON value; skipped", log.display()),
+                    &json!({"kind": "corrupt_line", "path": log, "line": line, "offset": offset}),
+                    &format!(
+                        "{} line {line} (offset {offset}) is not one JSON value; skipped",
+                        log.display()
+                    ),
                 ),
                 None => break,
             }
@@ -146,7 +153,7 @@ fn read(
             };
             say(
                 ctx,
-                json!({"kind": kind, "path": log, "offset": changed.offset, "skipped": changed.skipped}),
+                &json!({"kind": kind, "path": log, "offset": changed.offset, "skipped": changed.skipped}),
                 &format!(
                     "{} {what}; following it from offset {} ({} event{} already shown skipped)",
                     log.display(),
