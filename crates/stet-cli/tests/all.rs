@@ -8,6 +8,7 @@ mod kill;
 mod lease;
 mod lock;
 mod log;
+mod log_safety;
 mod new;
 mod power;
 mod safety_write;

@@ -60,9 +60,10 @@ fn an_append_writes_then_releases_then_flushes_then_reports() {
         position(Op::RemoveFile) < position(Op::SyncData),
         "the lock is released before the flush, for group commit"
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("events.ndjson.rejected")).unwrap(),
-        "{\"id\":\"torn\n"
+    let rejected = std::fs::read_to_string(dir.path().join("events.ndjson.rejected")).unwrap();
+    assert!(
+        rejected.ends_with("}\n{\"id\":\"torn\n"),
+        "the cut bytes are kept, after their header: {rejected}"
     );
 }
 
@@ -212,5 +213,82 @@ fn an_appender_sees_what_others_did_to_the_log_between_its_appends() {
     assert_eq!(first.append(&[json!({"id": "d"})]).unwrap().appended, 1);
     assert_eq!(ids(&log), ["z", "b", "c", "d"]);
     let rejected = std::fs::read_to_string(dir.path().join("events.ndjson.rejected")).unwrap();
-    assert_eq!(rejected, "{\"id\":\"torn\n", "the cut bytes are kept");
+    assert!(
+        rejected.ends_with("}\n{\"id\":\"torn\n"),
+        "the cut bytes are kept, after their header: {rejected}"
+    );
+}
+
+/// A log without a torn tail or an index: the append builds the index.
+fn plain_log(dir: &Path) -> std::path::PathBuf {
+    let log = dir.join("events.ndjson");
+    std::fs::write(&log, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n").unwrap();
+    log
+}
+
+#[test]
+fn an_index_that_cannot_be_written_never_fails_an_append() {
+    for (op, errno) in [(Op::CreateNew, libc::ENOSPC), (Op::Write, libc::ENOSPC), (Op::Write, libc::EDQUOT)] {
+        let dir = scratch();
+        let log = plain_log(dir.path());
+        let (appended, faulty) = append(&log, Fault::Fail { op, nth: 0, errno });
+        assert!(faulty.fired(), "{op:?} failed");
+        let appended =
+            appended.unwrap_or_else(|err| panic!("{op:?} failing with {errno} fails the append: {err}"));
+        assert_eq!((appended.appended, appended.duplicates), (2, 1), "{op:?}: duplicates found without it");
+        assert!(
+            appended
+                .index_notice
+                .as_ref()
+                .is_some_and(|notice| notice.to_string().contains(".events.ndjson.stet-index")),
+            "{op:?}: the append says the index could not be used, naming it: {:?}",
+            appended.index_notice
+        );
+        assert_eq!(ids(&log), ["a", "b", "c", "d"]);
+        assert_eq!(
+            crate::support::temp_files(dir.path()),
+            Vec::<std::path::PathBuf>::new(),
+            "{op:?}: no temp file left"
+        );
+        let (retry, _) = append(&log, Fault::None);
+        assert_eq!(retry.unwrap().duplicates, 3, "{op:?}: the next append builds the index and finds them");
+    }
+}
+
+#[test]
+fn every_temporary_file_the_log_makes_is_named_for_stet_recover() {
+    let dir = scratch();
+    let log = prepare(dir.path());
+    let faulty = Arc::new(Faulty::new(fs::real(), Fault::None));
+    let locker = Locker::new().fs(faulty.clone());
+    let rule = IdRule::default();
+    // A first index, then enough events to make it grow.
+    let events: Vec<Value> = (0..700).map(|n| json!({"id": n})).collect();
+    stet::log::append(&locker, Durability::Sync, &log, &events[..1], Some(&rule)).unwrap();
+    stet::log::append(&locker, Durability::Sync, &log, &events, Some(&rule)).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"bad\n{\"id\":\"x\"}\n"))
+        .unwrap();
+    stet::log::repair(&locker, &stet::atomic::Writer::new().fs(faulty.clone()), &log).unwrap();
+    let made: Vec<String> = faulty
+        .log()
+        .into_iter()
+        .filter(|(op, _)| *op == Op::CreateNew)
+        .filter_map(|(_, path)| path)
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let temporary: Vec<&String> = made
+        .iter()
+        .filter(|name| Path::new(name).extension().is_some_and(|extension| extension == "tmp"))
+        .collect();
+    assert!(temporary.len() >= 3, "the index was built, grown and the log repaired: {made:?}");
+    for name in made.iter().filter(|name| !name.ends_with(".rejected")) {
+        assert_eq!(
+            stet::atomic::temp_file_creator(name),
+            Some(std::process::id()),
+            "{name} is named as stet recover recognises"
+        );
+    }
 }

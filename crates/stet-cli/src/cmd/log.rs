@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use serde_json::json;
-use stet::log::{IdRule, Item, LogError, Reader};
+use serde_json::{Value, json};
+use stet::log::{Change, IdRule, Item, LogError, Reader};
 
 use crate::context::Context;
 use crate::failure::Failure;
@@ -55,12 +55,28 @@ fn append(ctx: &Context, log: &Path, event: Option<&str>, rule: &IdRule) -> Resu
     }
     let appended = stet::log::append(&ctx.locker, ctx.writer.durability_policy(), log, &events, Some(rule))
         .map_err(|err| failure(log, err))?;
+    if let Some(notice) = &appended.index_notice {
+        say(
+            ctx,
+            &json!({"kind": "index_unusable", "path": notice.path, "message": notice.to_string()}),
+            &notice.to_string(),
+        );
+    }
+    let cut = appended.cut.as_ref().map(|cut| json!({"bytes": cut.bytes, "rejected": cut.rejected}));
     if ctx.json {
-        let result = json!({ "appended": appended.appended, "duplicates": appended.duplicates, "offset": appended.offset });
+        let result = json!({
+            "appended": appended.appended,
+            "duplicates": appended.duplicates,
+            "offset": appended.offset,
+            "cut": cut,
+        });
         crate::print_output(&result.to_string())?;
     } else if !ctx.quiet {
+        let cut = appended.cut.as_ref().map_or(String::new(), |cut| {
+            format!("; first cut a torn tail of {} bytes into {}", cut.bytes, cut.rejected.display())
+        });
         crate::print_output(&format!(
-            "{} appended, {} duplicate{} skipped, at offset {}",
+            "{} appended, {} duplicate{} skipped, at offset {}{cut}",
             appended.appended,
             appended.duplicates,
             if appended.duplicates == 1 { "" } else { "s" },
@@ -68,6 +84,15 @@ fn append(ctx: &Context, log: &Path, event: Option<&str>, rule: &IdRule) -> Resu
         ))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A notice on stderr: one JSON line with `--json`, else a plain sentence (unless `-q`).
+fn say(ctx: &Context, notice: &Value, plain: &str) {
+    if ctx.json {
+        eprintln!("{}", json!({ "notice": notice }));
+    } else if !ctx.quiet {
+        eprintln!("stet: {plain}");
+    }
 }
 
 fn read(
@@ -102,14 +127,14 @@ fn read(
                     }
                     printed += 1;
                 }
-                Some(Item::Corrupt { line, offset }) => {
-                    if !ctx.quiet {
-                        eprintln!(
-                            "stet: {} line {line} (offset {offset}) is not one JSON value; skipped",
-                            log.display()
-                        );
-                    }
-                }
+                Some(Item::Corrupt { line, offset }) => say(
+                    ctx,
+                    &json!({"kind": "corrupt_line", "path": log, "line": line, "offset": offset}),
+                    &format!(
+                        "{} line {line} (offset {offset}) is not one JSON value; skipped",
+                        log.display()
+                    ),
+                ),
                 None => break,
             }
         }
@@ -120,6 +145,24 @@ fn read(
             return Ok(ExitCode::SUCCESS);
         }
         reader.wait(Duration::from_secs(1)).map_err(|err| failure(log, err))?;
+        if let Some(changed) = reader.notice_change().map_err(|err| failure(log, err))? {
+            let (kind, what) = match changed.change {
+                Change::Replaced => ("log_replaced", "was replaced by another file"),
+                Change::Truncated => ("log_truncated", "was truncated"),
+                _ => ("log_changed", "changed"),
+            };
+            say(
+                ctx,
+                &json!({"kind": kind, "path": log, "offset": changed.offset, "skipped": changed.skipped}),
+                &format!(
+                    "{} {what}; following it from offset {} ({} event{} already shown skipped)",
+                    log.display(),
+                    changed.offset,
+                    changed.skipped,
+                    if changed.skipped == 1 { "" } else { "s" }
+                ),
+            );
+        }
     }
     let _ = stdout.flush();
     Ok(ExitCode::SUCCESS)
@@ -158,7 +201,7 @@ fn report(ctx: &Context, log: &Path, found: &stet::log::Verified, verb: &str) ->
     } else if found.is_clean() {
         format!("{}: {} lines, {} bytes, clean", log.display(), found.lines, found.bytes)
     } else {
-        let moved = if verb == "repair" { "; moved to LOG.rejected" } else { "" };
+        let moved = if verb == "repair" { "; moved to LOG.rejected with where each came from" } else { "" };
         format!(
             "{}: {} lines, {} bytes, torn tail of {} bytes, corrupt lines {:?}{moved}",
             log.display(),
@@ -177,6 +220,9 @@ fn failure(log: &Path, err: LogError) -> Failure {
             Failure::new("EMALFORMED", format!("{}: {err}", log.display())).with_path(log)
         }
         LogError::NotFound { .. } => Failure::new("ENOTFOUND", err.to_string()).with_path(log),
+        LogError::NotALog { ref path } => Failure::new("EMALFORMED", err.to_string()).with_path(path),
+        LogError::NotAFile { ref path, .. } => Failure::new("EIO", err.to_string()).with_path(path),
+        LogError::NotStets { ref path, .. } => Failure::new("EEXIST", err.to_string()).with_path(path),
         LogError::Lock(err) => err.into(),
         LogError::Write(err) => err.into(),
         LogError::Io { ref path, ref source, .. } => {

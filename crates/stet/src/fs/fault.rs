@@ -49,6 +49,8 @@ pub enum Op {
     GetXattr,
     FileXattr,
     SetXattr,
+    OpenNoFollow,
+    OpenNoBlock,
 }
 
 /// What goes wrong.
@@ -277,5 +279,13 @@ impl Fs for Faulty {
     fn set_file_xattr(&self, file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
         self.check(Op::SetXattr, None)?;
         self.inner.set_file_xattr(file, name, value)
+    }
+    fn open_no_follow(&self, path: &Path) -> io::Result<File> {
+        self.check(Op::OpenNoFollow, Some(path))?;
+        self.inner.open_no_follow(path)
+    }
+    fn open_no_block(&self, path: &Path, create: Option<u32>) -> io::Result<File> {
+        self.check(Op::OpenNoBlock, Some(path))?;
+        self.inner.open_no_block(path, create)
     }
 }

@@ -108,6 +108,13 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn file_xattr(&self, file: &File, name: &std::ffi::OsStr) -> io::Result<Vec<u8>>;
     /// fsetxattr, creating or replacing the attribute.
     fn set_file_xattr(&self, file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()>;
+    /// Opens an existing file read-write, never through a symlink and never waiting on a FIFO or
+    /// a device (the caller fstats and refuses what is not a regular file): for side files.
+    fn open_no_follow(&self, path: &Path) -> io::Result<File>;
+    /// Opens a file for reading, or with `create` read-write (made with that mode before umask if
+    /// missing), never waiting on a FIFO or a device: for a log, refused after an fstat unless it
+    /// is a regular file.
+    fn open_no_block(&self, path: &Path, create: Option<u32>) -> io::Result<File>;
 }
 
 /// The operating system's file system.
@@ -250,6 +257,12 @@ impl Fs for Real {
     }
     fn set_file_xattr(&self, file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
         sys::set_file_xattr(file, name, value)
+    }
+    fn open_no_follow(&self, path: &Path) -> io::Result<File> {
+        sys::open_no_follow(path)
+    }
+    fn open_no_block(&self, path: &Path, create: Option<u32>) -> io::Result<File> {
+        sys::open_no_block(path, create)
     }
 }
 

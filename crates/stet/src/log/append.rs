@@ -3,15 +3,17 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::index::{Index, Kept};
-use super::lines::{read_range, valid_end};
-use super::{IdRule, LogError, io_error, open_error};
+use super::index::{Index, Kept, Opened, index_path};
+use super::lines::{complete_end, holds_an_event, looks_torn, parse, read_range, scan};
+use super::rejected::{Block, Reason};
+use super::{Access, IdRule, LogError, io_error, open_log, refuse_special};
 use crate::atomic::Durability;
 use crate::lock::{LockFile, Locker};
 
@@ -29,6 +31,69 @@ pub struct Appended {
     /// Where the first written event's line starts (the log's end when none was written): a
     /// reader resumes there with `--from`.
     pub offset: u64,
+    /// The torn tail cut before writing, if there was one.
+    pub cut: Option<Cut>,
+    /// Why the idempotency index could not be used, if it could not: duplicates were then found
+    /// by reading the whole log, and the append went on.
+    pub index_notice: Option<IndexNotice>,
+}
+
+/// A torn tail an append cut: its bytes are kept in `rejected`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// The `LOG.rejected` that keeps them.
+    pub rejected: PathBuf,
+}
+
+/// The idempotency index could not be used for an append (which went on without it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexNotice {
+    /// The index, `.LOG.stet-index`.
+    pub path: PathBuf,
+    /// What was wrong.
+    pub problem: IndexProblem,
+}
+
+/// Why an index could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexProblem {
+    /// Something stet did not make is at the index's path (what it is, in words); stet leaves it
+    /// alone and keeps no index for this log until it is moved away.
+    NotStets(&'static str),
+    /// Reading or writing the index failed (a full disk, say); the next append tries again.
+    Failed {
+        /// The error's kind.
+        kind: io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for IndexNotice {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.display();
+        match &self.problem {
+            IndexProblem::NotStets(found) => write!(
+                out,
+                "the idempotency index {path} is {found}, not an index stet made: stet left it alone and \
+                 checked for duplicates by reading the whole log; move it away to let stet keep an index"
+            ),
+            IndexProblem::Failed { message, .. } => write!(
+                out,
+                "cannot use the idempotency index {path} ({message}): stet checked for duplicates by \
+                 reading the whole log; the next append rebuilds the index"
+            ),
+        }
+    }
+}
+
+impl IndexNotice {
+    fn failed(path: PathBuf, err: &io::Error) -> IndexNotice {
+        IndexNotice { path, problem: IndexProblem::Failed { kind: err.kind(), message: err.to_string() } }
+    }
 }
 
 /// Reads a batch of events, one JSON value per line (blank lines are ignored). One bad line
@@ -56,9 +121,10 @@ pub fn append(
     rule: Option<&IdRule>,
 ) -> Result<Appended, LogError> {
     let fs = &**locker.file_system();
+    refuse_special(fs, path)?;
     let lock = locker.lock(path)?;
     let target = lock.path().to_path_buf();
-    let file = fs.open_rw(&target, 0o666).map_err(open_error(&target))?;
+    let file = open_log(fs, &target, Access::Append)?;
     let (appended, wrote) = append_locked(fs, &target, &file, events, rule, durability, &mut None)?;
     let _ = lock.release();
     flush(fs, &target, &file, durability, wrote)?;
@@ -113,13 +179,14 @@ impl Appender {
 
     /// Appends `events`, as [`append`] does.
     pub fn append(&mut self, events: &[Value]) -> Result<Appended, LogError> {
+        refuse_special(&*self.fs, &self.path)?;
         let guard = self.lock_file.lock()?;
         let fs = &*self.fs;
         let current = match self.file.take() {
             Some(file) if names(fs, &self.path, &file) => file,
             _ => {
                 self.left = None;
-                fs.open_rw(&self.path, 0o666).map_err(open_error(&self.path))?
+                open_log(fs, &self.path, Access::Append)?
             }
         };
         let file = self.file.insert(current);
@@ -155,28 +222,20 @@ fn append_locked(
     let unchanged = left.take().filter(|left| {
         left.end == len && left.changed.is_some() && left.changed == crate::sys::change_time(&meta)
     });
+    let mut cut = None;
     let (end, kept) = if let Some(left) = unchanged {
         (left.end, left.index)
     } else {
-        let end = valid_end(fs, file, len).map_err(io_error(target, "read"))?;
+        let end = complete_end(fs, file, len).map_err(io_error(target, "read"))?;
+        refuse_if_not_a_log(fs, target, file, end, len)?;
         if end < len {
-            cut_torn_tail(fs, target, file, end, len, durability)?;
+            cut = Some(cut_torn_tail(fs, target, file, end, len, durability)?);
         }
         (end, None)
     };
-    let mut index = match rule {
-        Some(rule) => {
-            let mut index = match kept {
-                Some(kept) => Index::resume(fs, rule, kept),
-                None => {
-                    Index::open(fs, target, file, end, rule).map_err(io_error(target, "read the index of"))?
-                }
-            };
-            if events.len() >= MAP_FROM_EVENTS {
-                index.map().map_err(io_error(target, "map the index of"))?;
-            }
-            Some(index)
-        }
+    let mut index_notice = None;
+    let mut dedup = match rule {
+        Some(rule) => Some(Dedup::open(fs, target, file, end, rule, kept, events, &mut index_notice)?),
         None => None,
     };
     let mut batch = Vec::new();
@@ -185,8 +244,8 @@ fn append_locked(
     let mut duplicates = 0;
     for event in events {
         let id = rule.and_then(|rule| rule.id_of(event));
-        if let (Some(id), Some(index)) = (&id, &index) {
-            let known = index.contains(file, id, end).map_err(io_error(target, "read the index of"))?;
+        if let (Some(id), Some(dedup)) = (&id, &mut dedup) {
+            let known = dedup.holds(fs, target, file, end, id, events, &mut index_notice)?;
             if known || !seen.insert(id.clone()) {
                 duplicates += 1;
                 continue;
@@ -201,16 +260,19 @@ fn append_locked(
     }
     let new_end = end + batch.len() as u64;
     let mut kept = None;
-    if let Some(mut index) = index.take() {
+    if let Some(Dedup::Indexed(mut index)) = dedup {
         let recorded = written
             .iter()
             .filter_map(|(id, offset)| id.as_ref().map(|id| (id, *offset)))
             .try_for_each(|(id, offset)| index.insert(id, offset));
         // The index is derived from the log: if it cannot be updated, the next append rebuilds
         // or catches it up, and the events are appended all the same.
-        if recorded.is_ok() {
-            let last = written.last().map(|(_, offset)| xxh3_64(&batch[(offset - end) as usize..]));
-            kept = index.commit(file, new_end, last).ok();
+        let last = written.last().map(|(_, offset)| xxh3_64(&batch[(offset - end) as usize..]));
+        match recorded.and_then(|()| index.commit(file, new_end, last)) {
+            Ok(index) => kept = Some(index),
+            Err(err) => {
+                index_notice.get_or_insert_with(|| IndexNotice::failed(index_path(target), &err));
+            }
         }
     }
     if (rule.is_none() || kept.is_some())
@@ -218,7 +280,126 @@ fn append_locked(
     {
         *left = Some(Left { end: new_end, changed: crate::sys::change_time(&meta), index: kept });
     }
-    Ok((Appended { appended: written.len(), duplicates, offset: end }, !batch.is_empty()))
+    let appended = Appended { appended: written.len(), duplicates, offset: end, cut, index_notice };
+    Ok((appended, !batch.is_empty()))
+}
+
+/// Refuses a non-empty file that holds no event line at all: prose is not a log, and cutting it
+/// as a torn tail would empty it. What a crash during a first append leaves (NULs, a fragment of
+/// JSON) is a torn tail all the same.
+fn refuse_if_not_a_log(
+    fs: &dyn crate::fs::Fs,
+    target: &Path,
+    file: &File,
+    end: u64,
+    len: u64,
+) -> Result<(), LogError> {
+    if len == 0 || holds_an_event(fs, file, end).map_err(io_error(target, "read"))? {
+        return Ok(());
+    }
+    if looks_torn(fs, file, end, len).map_err(io_error(target, "read"))? {
+        return Ok(());
+    }
+    Err(LogError::NotALog { path: target.to_owned() })
+}
+
+/// How an append finds the ids the log already holds.
+enum Dedup<'a> {
+    /// Through the idempotency index.
+    Indexed(Index<'a>),
+    /// Without it: the ids of the batch that a read of the whole log found.
+    Scanned(HashSet<String>),
+}
+
+impl<'a> Dedup<'a> {
+    /// The index (kept by an [`Appender`], or opened), or a scan of the log when the index is not
+    /// stet's or cannot be used; `notice` says why.
+    #[allow(clippy::too_many_arguments, reason = "the state of one append, passed down once")]
+    fn open(
+        fs: &'a dyn crate::fs::Fs,
+        target: &Path,
+        file: &File,
+        end: u64,
+        rule: &'a IdRule,
+        kept: Option<Kept>,
+        events: &[Value],
+        notice: &mut Option<IndexNotice>,
+    ) -> Result<Dedup<'a>, LogError> {
+        let path = index_path(target);
+        let opened = match kept {
+            Some(kept) => Ok(Opened::Index(Index::resume(fs, rule, kept))),
+            None => Index::open(fs, target, file, end, rule),
+        };
+        let problem = match opened {
+            Ok(Opened::Index(mut index)) => {
+                if events.len() < MAP_FROM_EVENTS {
+                    return Ok(Dedup::Indexed(index));
+                }
+                match index.map() {
+                    Ok(()) => return Ok(Dedup::Indexed(index)),
+                    Err(err) => IndexNotice::failed(path, &err),
+                }
+            }
+            Ok(Opened::NotStets(found)) => IndexNotice { path, problem: IndexProblem::NotStets(found) },
+            Err(err) => IndexNotice::failed(path, &err),
+        };
+        *notice = Some(problem);
+        Dedup::scan(fs, target, file, end, rule, events)
+    }
+
+    /// Reads the whole log for the batch's ids.
+    fn scan(
+        fs: &dyn crate::fs::Fs,
+        target: &Path,
+        file: &File,
+        end: u64,
+        rule: &IdRule,
+        events: &[Value],
+    ) -> Result<Dedup<'a>, LogError> {
+        let wanted: HashSet<String> = events.iter().filter_map(|event| rule.id_of(event)).collect();
+        let mut found = HashSet::new();
+        if !wanted.is_empty() {
+            scan(fs, file, 0, end, |_, line| {
+                if let Some(id) = parse(line).and_then(|event| rule.id_of(&event))
+                    && wanted.contains(&id)
+                {
+                    found.insert(id);
+                }
+                Ok(())
+            })
+            .map_err(io_error(target, "read"))?;
+        }
+        Ok(Dedup::Scanned(found))
+    }
+
+    /// Whether the log's first `end` bytes hold an event with this id. An index that fails here
+    /// is given up for a scan.
+    #[allow(clippy::too_many_arguments, reason = "the state of one append, passed down once")]
+    fn holds(
+        &mut self,
+        fs: &'a dyn crate::fs::Fs,
+        target: &Path,
+        file: &File,
+        end: u64,
+        id: &str,
+        events: &[Value],
+        notice: &mut Option<IndexNotice>,
+    ) -> Result<bool, LogError> {
+        if let Dedup::Indexed(index) = self {
+            match index.contains(file, id, end) {
+                Ok(known) => return Ok(known),
+                Err(err) => {
+                    *notice = Some(IndexNotice::failed(index_path(target), &err));
+                    let rule = index.rule();
+                    *self = Dedup::scan(fs, target, file, end, rule, events)?;
+                }
+            }
+        }
+        match self {
+            Dedup::Scanned(found) => Ok(found.contains(id)),
+            Dedup::Indexed(_) => unreachable!("replaced by a scan above"),
+        }
+    }
 }
 
 /// The flush, after the lock is released, so that the flushes of concurrent appenders overlap and
@@ -244,35 +425,10 @@ fn cut_torn_tail(
     end: u64,
     len: u64,
     durability: Durability,
-) -> Result<(), LogError> {
-    let mut tail = read_range(fs, file, end, len).map_err(io_error(target, "read"))?;
-    if tail.last() != Some(&b'\n') {
-        tail.push(b'\n');
-    }
-    keep_rejected(fs, target, &tail, durability)?;
-    fs.set_len(file, end).map_err(io_error(target, "cut the torn tail of"))
-}
-
-/// Appends `bytes` to `LOG.rejected` (flushed when durable), before they leave the log.
-pub(crate) fn keep_rejected(
-    fs: &dyn crate::fs::Fs,
-    log: &Path,
-    bytes: &[u8],
-    durability: Durability,
-) -> Result<(), LogError> {
-    let path = rejected_path(log);
-    let rejected = fs.open_rw(&path, 0o666).map_err(io_error(&path, "open"))?;
-    let at = fs.file_metadata(&rejected).map_err(io_error(&path, "stat"))?.len();
-    fs.write_at(&rejected, bytes, at).map_err(io_error(&path, "write"))?;
-    if durability == Durability::Sync {
-        fs.sync_data(&rejected).map_err(io_error(&path, "fdatasync"))?;
-    }
-    Ok(())
-}
-
-/// `LOG.rejected`: where cut tails and corrupt lines are kept.
-pub(crate) fn rejected_path(log: &Path) -> std::path::PathBuf {
-    let mut name = log.as_os_str().to_owned();
-    name.push(".rejected");
-    name.into()
+) -> Result<Cut, LogError> {
+    let tail = read_range(fs, file, end, len).map_err(io_error(target, "read"))?;
+    let block = Block { offset: end, bytes: &tail, reason: Reason::TornTail };
+    let rejected = super::rejected::keep(fs, target, &[block], durability)?;
+    fs.set_len(file, end).map_err(io_error(target, "cut the torn tail of"))?;
+    Ok(Cut { bytes: len - end, rejected })
 }

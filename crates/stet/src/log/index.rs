@@ -13,7 +13,9 @@
 //!   process sees unflushed writes, else after `covered`, at most [`CHECKPOINT_BYTES`] of log; so
 //!   the cost stays flat as the log grows.
 //!
-//! Only the log's lock holder touches the index.
+//! Only the log's lock holder touches the index. The index is opened without following a symlink
+//! and used only if it is a regular file with one link that is empty or starts with stet's magic;
+//! anything else is not stet's to overwrite, and the append goes on without an index.
 
 use std::fs::File;
 use std::io;
@@ -23,9 +25,17 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::IdRule;
 use super::lines::{self, line_at, parse, read_range, scan};
+use super::side::{self, Side};
 use crate::fs::Fs;
 
 const MAGIC: &[u8; 8] = b"STETIDX2";
+/// What every index stet ever wrote starts with (the magic without its format number).
+const MAGIC_STEM: &[u8] = b"STETIDX";
+
+/// Whether a file that starts with `bytes` is an index stet made (of any format).
+pub(crate) fn is_stets(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC_STEM)
+}
 const HEADER: u64 = 128;
 const SLOT: u64 = 16;
 const MIN_SLOTS: u64 = 1024;
@@ -131,6 +141,14 @@ enum Backing {
     Map(memmap2::MmapMut),
 }
 
+/// What [`Index::open`] found.
+pub(crate) enum Opened<'a> {
+    /// The index, loaded or rebuilt.
+    Index(Index<'a>),
+    /// Something stet did not make is at the index's path (what it is): left alone.
+    NotStets(&'static str),
+}
+
 /// `.NAME.stet-index` next to the log.
 pub(crate) fn index_path(log: &Path) -> PathBuf {
     let name = log.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
@@ -145,26 +163,34 @@ impl<'a> Index<'a> {
         log: &File,
         end: u64,
         rule: &'a IdRule,
-    ) -> io::Result<Index<'a>> {
+    ) -> io::Result<Opened<'a>> {
         let path = index_path(log_path);
-        if let Some(index) = Self::load(fs, &path, log, end, rule)? {
-            return Ok(index);
+        let file = match side::open(fs, &path, is_stets)? {
+            Side::Foreign(found) => return Ok(Opened::NotStets(found)),
+            Side::Missing => None,
+            Side::Usable(file) => Some(file),
+        };
+        if let Some(file) = file
+            && let Some(index) = Self::load(fs, &path, file, log, end, rule)?
+        {
+            return Ok(Opened::Index(index));
         }
-        Self::rebuild(fs, &path, log, end, rule, 0)
+        Self::rebuild(fs, &path, log, end, rule, 0).map(Opened::Index)
+    }
+
+    /// The rule the index was opened for.
+    pub fn rule(&self) -> &'a IdRule {
+        self.rule
     }
 
     fn load(
         fs: &'a dyn Fs,
         path: &Path,
+        file: File,
         log: &File,
         end: u64,
         rule: &'a IdRule,
     ) -> io::Result<Option<Index<'a>>> {
-        let file = match fs.open_rw(path, 0o644) {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(err),
-        };
         let mut bytes = [0u8; HEADER as usize];
         let read = fs.read_at(&file, &mut bytes, 0)?;
         let Some(header) = Header::decode(&bytes[..read]) else { return Ok(None) };
@@ -288,12 +314,7 @@ impl<'a> Index<'a> {
         for word in table {
             bytes.extend_from_slice(&word.to_le_bytes());
         }
-        let temp = path.with_file_name(format!(
-            "{}.{}.tmp",
-            path.file_name().expect("named").to_string_lossy(),
-            std::process::id()
-        ));
-        let _ = fs.remove_file(&temp);
+        let temp = side::temp_path(path);
         let mut file = fs.create_new(&temp, 0o644)?;
         let written = bytes
             .chunks(PAGE)
@@ -305,7 +326,8 @@ impl<'a> Index<'a> {
             return Err(err);
         }
         drop(file);
-        let file = fs.open_rw(path, 0o644)?;
+        // The file just renamed into place is stet's; opened as every side file is, all the same.
+        let file = fs.open_no_follow(path)?;
         Ok(Index { fs, path: path.to_owned(), file, backing: Backing::File, header, rule })
     }
 

@@ -25,24 +25,47 @@ pub(crate) fn parse(line: &[u8]) -> Option<Value> {
     serde_json::from_str(text).ok()
 }
 
-/// The end of the last valid line at or before `len`: everything after it is a torn tail (an
-/// unterminated fragment, NUL bytes, garbage lines), which readers never show.
-pub(crate) fn valid_end(fs: &dyn Fs, file: &File, len: u64) -> io::Result<u64> {
-    let mut end = len;
+/// The end of the last complete line at or before `len` (just after its `\n`; 0 when there is
+/// none). What follows is the torn tail: an unterminated fragment, NUL bytes or garbage that a
+/// crash left after the last line break, which no reader has ever been shown. A complete line,
+/// valid or not, is never part of it.
+pub(crate) fn complete_end(fs: &dyn Fs, file: &File, len: u64) -> io::Result<u64> {
+    Ok(rfind_newline(fs, file, len)?.map_or(0, |newline| newline + 1))
+}
+
+/// Whether a complete line before `end` (a line end) is an event. Looked for from the end, so
+/// a log pays for its last line only.
+pub(crate) fn holds_an_event(fs: &dyn Fs, file: &File, end: u64) -> io::Result<bool> {
+    let mut end = end;
     while end > 0 {
-        let Some(newline) = rfind_newline(fs, file, end)? else { return Ok(0) };
-        if newline + 1 < end {
-            end = newline + 1; // an unterminated fragment after the last line break
-            continue;
-        }
+        let newline = end - 1;
         let start = rfind_newline(fs, file, newline)?.map_or(0, |before| before + 1);
-        let line = read_range(fs, file, start, newline)?;
-        if is_valid(&line) {
-            return Ok(end);
+        if is_valid(&read_range(fs, file, start, newline)?) {
+            return Ok(true);
         }
         end = start;
     }
-    Ok(0)
+    Ok(false)
+}
+
+/// Whether a file of `len` bytes that holds no event (complete lines before `end`) is what a crash
+/// during its first append leaves rather than prose: nothing but spaces and NUL bytes, or a
+/// single unterminated line that starts like a JSON object or array.
+pub(crate) fn looks_torn(fs: &dyn Fs, file: &File, end: u64, len: u64) -> io::Result<bool> {
+    let mut at = 0;
+    let mut buf = vec![0u8; CHUNK];
+    while at < len {
+        let want = ((len - at) as usize).min(buf.len());
+        let read = fs.read_at(file, &mut buf[..want], at)?;
+        if read == 0 {
+            break;
+        }
+        if let Some(byte) = buf[..read].iter().find(|byte| !byte.is_ascii_whitespace() && **byte != 0) {
+            return Ok(end == 0 && matches!(byte, b'{' | b'['));
+        }
+        at += read as u64;
+    }
+    Ok(true)
 }
 
 /// The start of the line holding the byte at `at`.

@@ -1,5 +1,5 @@
 //! Reading a log as it grows: events in order from an offset, in constant memory, never a torn
-//! tail; corrupt lines in the middle reported by number. `verify` and `repair`.
+//! tail; corrupt complete lines reported by number. `verify` and `repair`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::append::keep_rejected;
-use super::index::index_path;
-use super::lines::{is_valid, parse, read_range, scan, valid_end};
-use super::{LogError, io_error, open_error};
+use super::index::{self, index_path};
+use super::lines::{complete_end, is_valid, parse, read_range, scan};
+use super::rejected::{Block, Reason};
+use super::{Access, LogError, io_error, open_log, refuse_special};
 use crate::atomic::Writer;
 use crate::fs::Fs;
 use crate::lock::Locker;
@@ -42,7 +42,7 @@ impl Entry {
 pub enum Item {
     /// An event.
     Event(Entry),
-    /// A corrupt line followed by valid ones (so not a torn tail).
+    /// A complete line that is not one JSON value (a torn tail, never complete, is not one).
     Corrupt {
         /// Its 1-based line number.
         line: usize,
@@ -54,34 +54,32 @@ pub enum Item {
 /// Reads a log's complete lines from an offset, with a fixed buffer.
 #[derive(Debug)]
 pub struct Reader {
-    fs: Arc<dyn Fs>,
-    path: PathBuf,
-    file: File,
+    pub(super) fs: Arc<dyn Fs>,
+    pub(super) path: PathBuf,
+    pub(super) file: File,
     buffer: Vec<u8>,
     /// The file offset of `buffer[0]`.
     buffer_at: u64,
     /// The offset of the next line to return.
-    offset: u64,
-    line: usize,
-    /// Corrupt lines seen but not yet known to be in the middle: (line, offset).
-    suspect: Vec<(usize, u64)>,
-    ready: std::collections::VecDeque<Item>,
-    watch: Option<crate::sys::Watch>,
+    pub(super) offset: u64,
+    /// How many bytes after `offset` are known to hold no line break: each byte is searched
+    /// once, so a line of any length is read in linear time.
+    searched: usize,
+    /// Bytes searched for line breaks since the reader was opened (for tests of the above).
+    scanned: u64,
+    pub(super) line: usize,
+    pub(super) watch: Option<crate::sys::Watch>,
 }
 
 impl Reader {
     /// Opens the log at `path` to read from `from` (rounded up to the next line start when it
     /// falls inside a line).
     pub fn open(fs: Arc<dyn Fs>, path: &Path, from: u64) -> Result<Reader, LogError> {
-        let file = fs.open_read(path).map_err(open_error(path))?;
+        refuse_special(&*fs, path)?;
+        let file = open_log(&*fs, path, Access::Read)?;
         let meta = fs.file_metadata(&file).map_err(io_error(path, "stat"))?;
-        if meta.is_dir() {
-            return Err(LogError::Io {
-                path: path.to_owned(),
-                step: "read",
-                source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory, not a log"),
-            });
-        }
+        // An offset past the end is the end: a follower then waits for what comes next.
+        let from = from.min(meta.len());
         let mut reader = Reader {
             fs,
             path: path.to_owned(),
@@ -89,9 +87,9 @@ impl Reader {
             buffer: Vec::new(),
             buffer_at: from,
             offset: from,
+            searched: 0,
+            scanned: 0,
             line: 1,
-            suspect: Vec::new(),
-            ready: std::collections::VecDeque::new(),
             watch: None,
         };
         if from > 0 && from <= meta.len() {
@@ -102,9 +100,7 @@ impl Reader {
                 if let Some((_, next)) = reader.next_line()? {
                     reader.offset = next;
                 } else {
-                    reader.offset = meta.len();
-                    reader.buffer_at = meta.len();
-                    reader.buffer.clear();
+                    reader.restart_at(meta.len());
                 }
             }
         }
@@ -125,43 +121,44 @@ impl Reader {
         self.offset
     }
 
-    /// The next event or corrupt middle line; `None` at the end of the complete lines (a torn or
+    /// The next event or corrupt line; `None` at the end of the complete lines (a torn or
     /// still-growing last line is not returned, and is read again by the next call).
     pub fn next_item(&mut self) -> Result<Option<Item>, LogError> {
-        loop {
-            if let Some(item) = self.ready.pop_front() {
-                return Ok(Some(item));
-            }
-            let line_offset = self.offset;
-            let Some((line, next)) = self.next_line()? else { return Ok(None) };
-            let number = self.line;
-            self.line += 1;
-            self.offset = next;
-            if is_valid(&line) {
-                for (line, offset) in self.suspect.drain(..) {
-                    self.ready.push_back(Item::Corrupt { line, offset });
-                }
-                self.ready.push_back(Item::Event(Entry {
-                    offset: line_offset,
-                    next,
-                    line: number,
-                    raw: line,
-                }));
-            } else {
-                self.suspect.push((number, line_offset));
-            }
-        }
+        let line_offset = self.offset;
+        let Some((line, next)) = self.next_line()? else { return Ok(None) };
+        let number = self.line;
+        self.line += 1;
+        self.offset = next;
+        Ok(Some(if is_valid(&line) {
+            Item::Event(Entry { offset: line_offset, next, line: number, raw: line })
+        } else {
+            Item::Corrupt { line: number, offset: line_offset }
+        }))
+    }
+
+    /// Forgets the buffer and reads on from `offset` (in the same file or a new one).
+    pub(super) fn restart_at(&mut self, offset: u64) {
+        self.buffer.clear();
+        self.buffer_at = offset;
+        self.offset = offset;
+        self.searched = 0;
     }
 
     /// The next complete line at `offset` and the offset after it, without consuming a partial
-    /// line. Invariant: `offset` lies within the buffer (`buffer_at..=buffer_at + len`).
+    /// line. Invariant: `offset` lies within the buffer (`buffer_at..=buffer_at + len`), and the
+    /// `searched` bytes after it hold no line break.
     fn next_line(&mut self) -> Result<Option<(Vec<u8>, u64)>, LogError> {
         loop {
             let start = (self.offset - self.buffer_at) as usize;
-            if let Some(newline) = self.buffer[start..].iter().position(|byte| *byte == b'\n') {
-                let end = start + newline;
+            let unsearched = &self.buffer[start + self.searched..];
+            let found = unsearched.iter().position(|byte| *byte == b'\n');
+            self.scanned += found.map_or(unsearched.len(), |newline| newline + 1) as u64;
+            if let Some(newline) = found {
+                let end = start + self.searched + newline;
+                self.searched = 0;
                 return Ok(Some((self.buffer[start..end].to_vec(), self.buffer_at + end as u64 + 1)));
             }
+            self.searched = self.buffer.len() - start;
             if start > 0 {
                 self.buffer.drain(..start);
                 self.buffer_at = self.offset;
@@ -172,10 +169,11 @@ impl Reader {
         }
     }
 
-    /// Reads more bytes after the buffer; `false` at the end of the file.
+    /// Reads more bytes after the buffer (as many again as it holds, so that a long line takes
+    /// few reads); `false` at the end of the file.
     fn fill(&mut self) -> Result<bool, LogError> {
         let had = self.buffer.len();
-        self.buffer.resize(had + BUFFER, 0);
+        self.buffer.resize(had + had.max(BUFFER), 0);
         let at = self.buffer_at + had as u64;
         let read =
             self.fs.read_at(&self.file, &mut self.buffer[had..], at).map_err(io_error(&self.path, "read"));
@@ -198,9 +196,9 @@ pub struct Verified {
     pub lines: usize,
     /// The log's size.
     pub bytes: u64,
-    /// Bytes of torn tail after the last valid line.
+    /// Bytes of torn tail after the last complete line.
     pub torn_tail_bytes: u64,
-    /// Line numbers of corrupt lines before the last valid line.
+    /// Line numbers of complete lines that are not one JSON value.
     pub corrupt_lines: Vec<usize>,
 }
 
@@ -213,12 +211,17 @@ impl Verified {
 
 /// Checks the whole log without changing it.
 pub fn verify(fs: &dyn Fs, path: &Path) -> Result<Verified, LogError> {
-    let file = fs.open_read(path).map_err(open_error(path))?;
-    let len = fs.file_metadata(&file).map_err(io_error(path, "stat"))?.len();
-    let end = valid_end(fs, &file, len).map_err(io_error(path, "read"))?;
+    refuse_special(fs, path)?;
+    let file = open_log(fs, path, Access::Read)?;
+    verify_open(fs, path, &file)
+}
+
+fn verify_open(fs: &dyn Fs, path: &Path, file: &File) -> Result<Verified, LogError> {
+    let len = fs.file_metadata(file).map_err(io_error(path, "stat"))?.len();
+    let end = complete_end(fs, file, len).map_err(io_error(path, "read"))?;
     let mut lines = 0;
     let mut corrupt = Vec::new();
-    scan(fs, &file, 0, end, |_, line| {
+    scan(fs, file, 0, end, |_, line| {
         lines += 1;
         if !is_valid(line) {
             corrupt.push(lines);
@@ -229,44 +232,76 @@ pub fn verify(fs: &dyn Fs, path: &Path) -> Result<Verified, LogError> {
     Ok(Verified { lines, bytes: len, torn_tail_bytes: len - end, corrupt_lines: corrupt })
 }
 
-/// Under the log's lock: moves corrupt lines and the torn tail into `LOG.rejected`, and leaves
-/// the log with its valid lines only (rewritten atomically when lines are removed from the
-/// middle). Returns what was found before the repair.
+/// Under the log's lock: moves corrupt lines and the torn tail into `LOG.rejected` (each block
+/// saying where it was), and leaves the log with its valid lines only (rewritten atomically).
+/// Returns what was found before the repair.
 pub fn repair(locker: &Locker, writer: &Writer, path: &Path) -> Result<Verified, LogError> {
     let fs = &**locker.file_system();
+    refuse_special(fs, path)?;
     let lock = locker.lock(path)?;
     let target = lock.path().to_path_buf();
-    let found = verify(fs, &target)?;
+    let file = open_log(fs, &target, Access::Read)?;
+    let found = verify_open(fs, &target, &file)?;
     if found.is_clean() {
         return Ok(found);
     }
-    let file = fs.open_read(&target).map_err(open_error(&target))?;
     let end = found.bytes - found.torn_tail_bytes;
     let mut kept = Vec::new();
-    let mut rejected = Vec::new();
-    scan(fs, &file, 0, found.bytes, |_, line| {
-        let into = if is_valid(line) { &mut kept } else { &mut rejected };
-        into.extend_from_slice(line);
-        into.push(b'\n');
+    let mut corrupt: Vec<(u64, Vec<u8>)> = Vec::new();
+    scan(fs, &file, 0, end, |offset, line| {
+        if is_valid(line) {
+            kept.extend_from_slice(line);
+            kept.push(b'\n');
+        } else {
+            let mut bytes = line.to_vec();
+            bytes.push(b'\n');
+            corrupt.push((offset, bytes));
+        }
         Ok(())
     })
     .map_err(io_error(&target, "read"))?;
-    let tail_start = super::lines::line_start_before(fs, &file, found.bytes.max(1) - 1)
-        .map_err(io_error(&target, "read"))?;
-    if tail_start >= end && tail_start < found.bytes {
-        // The unterminated fragment, which `scan` does not return.
-        let fragment = super::lines::read_range(fs, &file, tail_start, found.bytes)
-            .map_err(io_error(&target, "read"))?;
-        if !fragment.is_empty() && fragment.last() != Some(&b'\n') {
-            rejected.extend_from_slice(&fragment);
-            rejected.push(b'\n');
-        }
+    let tail = read_range(fs, &file, end, found.bytes).map_err(io_error(&target, "read"))?;
+    let mut blocks: Vec<Block> = corrupt
+        .iter()
+        .map(|(offset, bytes)| Block { offset: *offset, bytes, reason: Reason::CorruptLine })
+        .collect();
+    if !tail.is_empty() {
+        blocks.push(Block { offset: end, bytes: &tail, reason: Reason::TornTail });
     }
-    keep_rejected(fs, &target, &rejected, writer.durability_policy())?;
+    super::rejected::keep(fs, &target, &blocks, writer.durability_policy())?;
     let staged = writer.stage(&target, &kept)?;
     lock.check()?;
     staged.commit()?;
-    let _ = fs.remove_file(&index_path(&target));
+    // Offsets changed: the next append rebuilds the index. An index stet did not make stays.
+    let _ = super::side::remove_if_stets(fs, &index_path(&target), index::is_stets);
     let _ = lock.release();
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Item, Reader};
+
+    #[test]
+    fn a_long_line_is_searched_for_its_end_once_not_once_per_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.ndjson");
+        let len = 8 << 20;
+        let mut bytes = format!("{{\"p\":\"{}\"}}\n", "x".repeat(len)).into_bytes();
+        bytes.extend_from_slice(b"{\"id\":2}\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut reader = Reader::open(crate::fs::real(), &path, 0).unwrap();
+        let mut events = 0;
+        while let Some(item) = reader.next_item().unwrap() {
+            assert!(matches!(item, Item::Event(_)));
+            events += 1;
+        }
+        assert_eq!(events, 2);
+        assert!(
+            reader.scanned <= 2 * bytes.len() as u64,
+            "{} bytes searched for line breaks in a {}-byte log: reading is not linear",
+            reader.scanned,
+            bytes.len()
+        );
+    }
 }

@@ -171,3 +171,28 @@ pub(crate) fn set_file_xattr(_file: &File, _name: &std::ffi::OsStr, _value: &[u8
 pub(crate) fn is_no_attribute(_err: &io::Error) -> bool {
     false
 }
+pub(crate) fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).open(path)
+}
+
+pub(crate) fn open_no_block(path: &Path, create: Option<u32>) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if create.is_some() {
+        options.write(true).create(true).truncate(false);
+    }
+    options.open(path)
+}
+
+pub(crate) fn file_kind(meta: &Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
+}

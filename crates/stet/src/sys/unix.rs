@@ -410,3 +410,46 @@ pub(crate) fn is_no_attribute(err: &io::Error) -> bool {
     let missing = libc::ENOATTR;
     err.raw_os_error() == Some(missing)
 }
+/// Opens an existing file read-write, never through a symlink (`O_NOFOLLOW`) and never waiting
+/// (`O_NONBLOCK`: a FIFO or a device opens at once, for the caller to refuse after fstat).
+pub(crate) fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Opens a file for reading, or with `create` read-write (made with that mode if missing), without
+/// waiting on a FIFO or a device (`O_NONBLOCK`, which changes nothing for a regular file).
+pub(crate) fn open_no_block(path: &Path, create: Option<u32>) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+    if let Some(mode) = create {
+        options.write(true).create(true).truncate(false).mode(mode);
+    }
+    options.open(path)
+}
+
+/// What a file that is not a regular file is, in words for a message.
+pub(crate) fn file_kind(meta: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    }
+}
