@@ -10,6 +10,7 @@ mod lock;
 mod log;
 mod new;
 mod power;
+mod safety_paths;
 mod support;
 mod update;
 mod write;

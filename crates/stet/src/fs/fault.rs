@@ -44,6 +44,7 @@ pub enum Op {
     SetMtime,
     TryLock,
     Unlock,
+    OpenReadNoFollow,
 }
 
 /// What goes wrong.
@@ -252,5 +253,9 @@ impl Fs for Faulty {
     fn unlock(&self, file: &File) -> io::Result<()> {
         self.check(Op::Unlock, None)?;
         self.inner.unlock(file)
+    }
+    fn open_read_nofollow(&self, path: &Path) -> io::Result<File> {
+        self.check(Op::OpenReadNoFollow, Some(path))?;
+        self.inner.open_read_nofollow(path)
     }
 }

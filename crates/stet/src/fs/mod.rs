@@ -95,6 +95,9 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn try_lock(&self, file: &File, kind: LockKind) -> io::Result<bool>;
     /// Releases an advisory lock without closing the file.
     fn unlock(&self, file: &File) -> io::Result<()>;
+    /// Opens a file or directory for reading, never through a symlink at its last component and
+    /// never blocking on a FIFO (the caller fstats what it got).
+    fn open_read_nofollow(&self, path: &Path) -> io::Result<File>;
 }
 
 /// The operating system's file system.
@@ -222,6 +225,9 @@ impl Fs for Real {
     }
     fn unlock(&self, file: &File) -> io::Result<()> {
         file.unlock()
+    }
+    fn open_read_nofollow(&self, path: &Path) -> io::Result<File> {
+        sys::open_read_nofollow(path)
     }
 }
 
