@@ -43,6 +43,11 @@ impl Node {
         Node { tree: tree.to_path_buf(), dir, depth: components.len() }
     }
 
+    /// The node whose directory is `dir`, found by a walk, for reading its record.
+    fn at(dir: &Path) -> Node {
+        Node { tree: dir.to_owned(), dir: dir.to_owned(), depth: 0 }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -264,8 +269,7 @@ fn visit_tree(
     for name in names {
         let Some(name) = name.to_str() else { continue };
         if own && name == RECORD {
-            let node = Node { tree: PathBuf::new(), dir: dir.to_owned(), depth: components.len() };
-            match node.read(fs) {
+            match Node::at(dir).read(fs) {
                 Ok(Some(lease)) => visit(components, Read::Lease(lease))?,
                 Ok(None) => {}
                 Err(err) => visit(components, Read::Bad(err))?,
