@@ -313,8 +313,7 @@ impl Leases {
             other => other?,
         };
         let now = SystemTime::now();
-        let existing = Node::new(&self.tree, &components).existing_depth(&*self.fs)?;
-        for depth in 0..existing {
+        for depth in 0..=components.len() {
             let node = Node::new(&self.tree, &components[..depth]);
             match node.read(&*self.fs)? {
                 None => {}

@@ -63,21 +63,19 @@ impl Node {
         dirs
     }
 
-    /// How many of the node directories from the top down to this one exist (each checked to
-    /// be a directory, not a link). Records can only be in those.
-    pub fn existing_depth(&self, fs: &dyn Fs) -> Result<usize, LeaseError> {
-        for (at, dir) in self.dirs().into_iter().enumerate() {
-            match fs.symlink_metadata(dir) {
-                Ok(meta) => check_node_dir(dir, &meta)?,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(at),
-                Err(source) => return Err(LeaseError::Io { path: dir.to_owned(), step: "inspect", source }),
-            }
+    /// Checks that every node directory from the top down to this one is a directory, not a link.
+    fn check_dirs(&self, fs: &dyn Fs) -> Result<(), LeaseError> {
+        for dir in self.dirs() {
+            let meta = fs.symlink_metadata(dir).map_err(io_error(dir, "inspect"))?;
+            check_node_dir(dir, &meta)?;
         }
-        Ok(self.depth + 1)
+        Ok(())
     }
 
     /// The lease recorded here, if any. The record is opened without following a link, must be
-    /// a regular file with one name, and is read in bounded memory.
+    /// a regular file with one name, and is read in bounded memory. The directories above it are
+    /// checked only once a record was found: a missing record is no lease whichever way it was
+    /// looked up, so the common case (no lease) costs one failed `open`.
     pub fn read(&self, fs: &dyn Fs) -> Result<Option<Lease>, LeaseError> {
         let record = self.record();
         let file = match fs.open_read_nofollow(&record) {
@@ -93,6 +91,7 @@ impl Node {
             }
             Err(source) => return Err(LeaseError::Io { path: record, step: "read", source }),
         };
+        self.check_dirs(fs)?;
         let meta = fs.file_metadata(&file).map_err(io_error(&record, "inspect"))?;
         if !meta.is_file() {
             return Err(LeaseError::Foreign { path: record, what: "not a regular file".into() });
@@ -104,7 +103,7 @@ impl Node {
                 what: format!("a file with {links} hard links"),
             });
         }
-        let bytes = read_bounded(fs, &file, &record)?;
+        let bytes = read_bounded(fs, &file, meta.len(), &record)?;
         Lease::parse(&record, &bytes).map(Some)
     }
 
@@ -176,10 +175,19 @@ impl Node {
 /// [`super::MAX_OWNER`] bytes), so anything larger was not written by stet.
 const MAX_RECORD: usize = 64 * 1024;
 
-fn read_bounded(fs: &dyn Fs, file: &File, record: &Path) -> Result<Vec<u8>, LeaseError> {
-    let mut bytes = vec![0; MAX_RECORD + 1];
+/// Reads at most `MAX_RECORD + 1` bytes (`size` as fstat gave it sizes the buffer; a file that
+/// grows meanwhile is still read only up to the bound).
+fn read_bounded(fs: &dyn Fs, file: &File, size: u64, record: &Path) -> Result<Vec<u8>, LeaseError> {
+    let first = usize::try_from(size).unwrap_or(usize::MAX).min(MAX_RECORD) + 1;
+    let mut bytes = vec![0; first];
     let mut len = 0;
-    while len < bytes.len() {
+    loop {
+        if len == bytes.len() {
+            if len > MAX_RECORD {
+                break;
+            }
+            bytes.resize(MAX_RECORD + 1, 0);
+        }
         match fs.read_at(file, &mut bytes[len..], len as u64) {
             Ok(0) => break,
             Ok(read) => len += read,
