@@ -123,7 +123,7 @@ impl Node {
     }
 
     /// Locks the node (creating it, durably, when missing), waiting up to `wait` for another stet
-    /// process's short hold.
+    /// process's short hold. Its ancestors must have been locked first (see [`Node::create`]).
     pub fn lock(
         &self,
         fs: &dyn Fs,
@@ -154,18 +154,20 @@ impl Node {
         }
     }
 
-    /// Creates the node's missing directories from the top down, each made durable by an fsync
-    /// of its parent. `mkdir` never follows a link at the name it makes, and every directory that
-    /// was already there is checked to be one, so nothing is created through a planted link.
+    /// Creates the node's directory when missing, made durable by an fsync of its parent.
+    /// `mkdir` never follows a link at the name it makes, and a directory that was already there
+    /// is checked to be one, so nothing is created through a planted link. The directories above
+    /// were made and checked by the locks taken before this one (ancestors are locked first), so
+    /// only the tree's top needs its parent, `.stet`, made here.
     fn create(&self, fs: &dyn Fs, durability: Durability) -> Result<(), LeaseError> {
-        if let Some(stet_dir) = self.tree.parent() {
+        if self.depth == 0
+            && let Some(stet_dir) = self.tree.parent()
+        {
             make_dir(fs, stet_dir, durability)?;
         }
-        for dir in self.dirs() {
-            if !make_dir(fs, dir, durability)? {
-                let meta = fs.symlink_metadata(dir).map_err(io_error(dir, "inspect"))?;
-                check_node_dir(dir, &meta)?;
-            }
+        if !make_dir(fs, &self.dir, durability)? {
+            let meta = fs.symlink_metadata(&self.dir).map_err(io_error(&self.dir, "inspect"))?;
+            check_node_dir(&self.dir, &meta)?;
         }
         Ok(())
     }
