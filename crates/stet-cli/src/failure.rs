@@ -168,7 +168,8 @@ impl From<LeaseError> for Failure {
                 Failure::new("EMALFORMED", message).with_path(&record)
             }
             LeaseError::OutsideRoot { path, .. } => Failure::usage(message).with_path(&path),
-            LeaseError::Invalid(_) => Failure::usage(message),
+            LeaseError::Invalid(_) | LeaseError::TtlTooLong { .. } => Failure::usage(message),
+            LeaseError::Foreign { path, .. } => Failure::new("EEXIST", message).with_path(&path),
             LeaseError::Busy { .. } => Failure::new("ELOCK_TIMEOUT", message),
             LeaseError::Write(err) => err.into(),
             LeaseError::Io { path, source, .. } => {

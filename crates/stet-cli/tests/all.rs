@@ -11,6 +11,7 @@ mod log;
 mod log_safety;
 mod new;
 mod power;
+mod safety_paths;
 mod safety_write;
 mod side_files;
 mod support;

@@ -164,7 +164,14 @@ impl Config {
             },
             lock_timeout: span("lock.timeout", &file.lock.timeout)?.unwrap_or(defaults.lock_timeout),
             sync: file.durability.sync.unwrap_or(defaults.sync),
-            lease_ttl: finite("lease.ttl", &file.lease.ttl)?.unwrap_or(defaults.lease_ttl),
+            lease_ttl: match finite("lease.ttl", &file.lease.ttl)? {
+                Some(ttl) => {
+                    crate::lease::expiry(std::time::SystemTime::now(), ttl)
+                        .map_err(|err| malformed(None, format!("lease.ttl: {err}")))?;
+                    ttl
+                }
+                None => defaults.lease_ttl,
+            },
             log_id_field: file.log.id_field.unwrap_or(defaults.log_id_field),
         })
     }

@@ -30,15 +30,29 @@ pub fn parse(input: &str) -> Result<Span, ParseError> {
     }
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(error)?;
     let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| error())?;
-    let seconds_per_unit = match unit {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
+    let seconds_per_unit: u32 = match unit {
+        "ms" => 0,
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(error()),
     };
-    Duration::try_from_secs_f64(number * seconds_per_unit).map(Span::Finite).map_err(|_| error())
+    // Whole numbers are exact, however large; longer than a `Duration` can count (hundreds of
+    // billions of years) is forever.
+    if let Ok(whole) = number.parse::<u64>() {
+        return Ok(match seconds_per_unit {
+            0 => Span::Finite(Duration::from_millis(whole)),
+            per => whole
+                .checked_mul(u64::from(per))
+                .map_or(Span::Infinite, |secs| Span::Finite(Duration::from_secs(secs))),
+        });
+    }
+    let number: f64 = number.parse().map_err(|_| error())?;
+    let seconds = if seconds_per_unit == 0 { number / 1000.0 } else { number * f64::from(seconds_per_unit) };
+    if seconds.is_infinite() || seconds >= Duration::MAX.as_secs_f64() {
+        return Ok(Span::Infinite);
+    }
+    Duration::try_from_secs_f64(seconds).map(Span::Finite).map_err(|_| error())
 }
 
 #[cfg(test)]
@@ -54,6 +68,15 @@ mod tests {
         assert_eq!(parse("1h"), Ok(Span::Finite(Duration::from_secs(3600))));
         assert_eq!(parse("0"), Ok(Span::Finite(Duration::ZERO)));
         assert_eq!(parse("inf"), Ok(Span::Infinite));
+        assert_eq!(
+            parse(&format!("{}s", "9".repeat(400))),
+            Ok(Span::Infinite),
+            "too long to count is forever"
+        );
+        assert_eq!(
+            parse("9223372036854775807s"),
+            Ok(Span::Finite(Duration::from_secs(9_223_372_036_854_775_807)))
+        );
         for bad in ["", "5", "s", "5 parsecs", "-1s", "1e3s", "5sec"] {
             assert!(parse(bad).is_err(), "{bad:?} should not parse");
         }

@@ -91,3 +91,46 @@ fn a_crash_at_any_step_of_an_acquire_leaves_whole_records_of_that_owner_only() {
         assert_eq!(held(dir.path()), both());
     }
 }
+
+#[test]
+fn the_check_judges_the_file_a_link_leads_to_and_a_path_outside_the_root_has_no_leases() {
+    let dir = scratch();
+    let outside = scratch();
+    project(dir.path());
+    let leases = Leases::new(dir.path()).unwrap();
+    leases.acquire(&[dir.path().join("docs")], "alice", Duration::from_secs(600)).unwrap();
+    std::os::unix::fs::symlink("docs/new.md", dir.path().join("dangling.md")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("docs"), outside.path().join("alias")).unwrap();
+    for path in [dir.path().join("dangling.md"), outside.path().join("alias/a.md")] {
+        let refused = leases.check(&path, Some("bob"));
+        assert!(matches!(refused, Err(LeaseError::Leased { .. })), "{}: {refused:?}", path.display());
+        leases.check(&path, Some("alice")).expect("the owner may write");
+    }
+    assert_eq!(
+        leases.name(&dir.path().join("dangling.md")).unwrap(),
+        "docs/new.md",
+        "leases name resolved paths"
+    );
+
+    leases.acquire(&[dir.path().to_path_buf()], "alice", Duration::from_secs(600)).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("x"), dir.path().join("out")).unwrap();
+    for path in [outside.path().join("elsewhere.txt"), dir.path().join("out")] {
+        leases.check(&path, Some("bob")).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    }
+}
+
+#[test]
+fn a_ttl_whose_expiry_is_past_year_9999_is_refused_and_a_huge_wait_saturates() {
+    let dir = scratch();
+    let paths = project(dir.path());
+    let leases = Leases::new(dir.path()).unwrap();
+    for ttl in [Duration::from_secs(70_000_000 * 3600), Duration::MAX] {
+        let refused = leases.acquire(&paths, "alice", ttl);
+        assert!(matches!(refused, Err(LeaseError::TtlTooLong { .. })), "{ttl:?}: {refused:?}");
+        assert!(refused.unwrap_err().to_string().contains("9999"), "names the limit");
+    }
+    assert!(held(dir.path()).is_empty(), "nothing was taken");
+    leases
+        .acquire_waiting(&paths, "alice", Duration::from_secs(60), Duration::MAX)
+        .expect("a free path is taken at once");
+}

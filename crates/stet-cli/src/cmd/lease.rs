@@ -141,7 +141,10 @@ fn owner(ctx: &Context) -> Result<&str, Failure> {
 fn ttl_of(ctx: &Context, ttl: Option<&str>) -> Result<Duration, Failure> {
     match ttl.map(duration::parse) {
         None => Ok(ctx.lease_ttl),
-        Some(Ok(Span::Finite(ttl))) if !ttl.is_zero() => Ok(ttl),
+        Some(Ok(Span::Finite(ttl))) if !ttl.is_zero() => match stet::lease::expiry(SystemTime::now(), ttl) {
+            Ok(_) => Ok(ttl),
+            Err(err) => Err(Failure::usage(format!("--ttl: {err}"))),
+        },
         Some(Ok(_)) => Err(Failure::usage("--ttl must be a finite duration above 0, such as 30s or 10m")),
         Some(Err(err)) => Err(Failure::usage(format!("--ttl: {err}"))),
     }
@@ -151,7 +154,8 @@ fn wait_of(wait: Option<&str>) -> Result<Option<Duration>, Failure> {
     match wait.map(duration::parse) {
         None => Ok(None),
         Some(Ok(Span::Finite(wait))) => Ok(Some(wait)),
-        Some(Ok(Span::Infinite)) => Ok(Some(Duration::from_secs(u64::from(u32::MAX)))),
+        // The library saturates a wait too long for the clock to forever.
+        Some(Ok(Span::Infinite)) => Ok(Some(Duration::MAX)),
         Some(Err(err)) => Err(Failure::usage(format!("--wait: {err}"))),
     }
 }

@@ -51,6 +51,7 @@ pub enum Op {
     SetXattr,
     OpenNoFollow,
     OpenNoBlock,
+    OpenReadNoFollow,
 }
 
 /// What goes wrong.
@@ -287,5 +288,9 @@ impl Fs for Faulty {
     fn open_no_block(&self, path: &Path, create: Option<u32>) -> io::Result<File> {
         self.check(Op::OpenNoBlock, Some(path))?;
         self.inner.open_no_block(path, create)
+    }
+    fn open_read_nofollow(&self, path: &Path) -> io::Result<File> {
+        self.check(Op::OpenReadNoFollow, Some(path))?;
+        self.inner.open_read_nofollow(path)
     }
 }

@@ -115,6 +115,9 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// missing), never waiting on a FIFO or a device: for a log, refused after an fstat unless it
     /// is a regular file.
     fn open_no_block(&self, path: &Path, create: Option<u32>) -> io::Result<File>;
+    /// Opens a file or directory for reading, never through a symlink at its last component and
+    /// never blocking on a FIFO (the caller fstats what it got).
+    fn open_read_nofollow(&self, path: &Path) -> io::Result<File>;
 }
 
 /// The operating system's file system.
@@ -263,6 +266,9 @@ impl Fs for Real {
     }
     fn open_no_block(&self, path: &Path, create: Option<u32>) -> io::Result<File> {
         sys::open_no_block(path, create)
+    }
+    fn open_read_nofollow(&self, path: &Path) -> io::Result<File> {
+        sys::open_read_nofollow(path)
     }
 }
 

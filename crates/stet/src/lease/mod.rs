@@ -33,6 +33,15 @@ use crate::lock::backoff::Backoff;
 /// Where the lease tree lives under the root.
 const LEASES_DIR: &str = ".stet/leases";
 
+/// The longest owner a lease records, in bytes, so that every record stays small enough to be
+/// read in bounded memory.
+pub const MAX_OWNER: usize = 1024;
+
+/// When a lease of `ttl` taken at `now` expires; refused when a record could not hold that time.
+pub fn expiry(now: SystemTime, ttl: Duration) -> Result<SystemTime, LeaseError> {
+    now.checked_add(ttl).filter(|expires| *expires <= record::latest()).ok_or(LeaseError::TtlTooLong { ttl })
+}
+
 /// Why a lease operation failed. A failed acquire, renew or release changed nothing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -80,6 +89,21 @@ pub enum LeaseError {
     /// Bad input: an empty owner, a zero TTL, no path.
     #[error("{0}")]
     Invalid(String),
+    /// A TTL so long that the expiry could not be written in a record (RFC 3339 ends with 9999).
+    #[error("a TTL of {}s would expire after {}, the latest time a lease record can hold; give a shorter TTL", ttl.as_secs(), record::LATEST_TEXT)]
+    TtlTooLong {
+        /// The TTL asked for.
+        ttl: Duration,
+    },
+    /// Something in the lease tree that stet does not make there (a symbolic link, a hard link,
+    /// a FIFO): it is never followed, read through or written through.
+    #[error("{} is {what}, which stet never makes in the lease tree; it is not followed: remove it by hand", path.display())]
+    Foreign {
+        /// The file or directory in the tree.
+        path: PathBuf,
+        /// What it is.
+        what: String,
+    },
     /// Another stet process kept the lease tree locked past the timeout.
     #[error("the lease records of {path} stayed locked by another stet process for {waited:?}")]
     Busy {
@@ -163,7 +187,13 @@ impl Leases {
         } else {
             std::env::current_dir().map_err(io_error(path, "read the current directory for"))?.join(path)
         };
-        let real = canonical_prefix(&*self.fs, &absolute)?;
+        let real = crate::target::resolve_beyond(&*self.fs, &absolute).map_err(|source| {
+            if source.kind() == io::ErrorKind::NotFound {
+                LeaseError::Invalid(format!("{} cannot be resolved: {source}", path.display()))
+            } else {
+                LeaseError::Io { path: path.to_owned(), step: "resolve", source }
+            }
+        })?;
         let relative = real
             .strip_prefix(&self.root)
             .map_err(|_| LeaseError::OutsideRoot { path: path.to_owned(), root: self.root.clone() })?;
@@ -193,12 +223,17 @@ impl Leases {
         ttl: Duration,
         wait: Duration,
     ) -> Result<Vec<Lease>, LeaseError> {
-        let deadline = std::time::Instant::now() + wait;
+        // A wait too long for the clock is a wait forever.
+        let deadline = std::time::Instant::now().checked_add(wait);
         let mut pauses = Backoff::between(Duration::from_millis(5), Duration::from_millis(250));
         loop {
             match self.acquire(paths, owner, ttl) {
-                Err(LeaseError::Leased { .. }) if std::time::Instant::now() < deadline => {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                Err(LeaseError::Leased { .. })
+                    if deadline.is_none_or(|deadline| std::time::Instant::now() < deadline) =>
+                {
+                    let left = deadline.map_or(Duration::MAX, |deadline| {
+                        deadline.saturating_duration_since(std::time::Instant::now())
+                    });
                     std::thread::sleep(pauses.next().expect("backoff never ends").min(left));
                 }
                 other => return other,
@@ -264,13 +299,19 @@ impl Leases {
         Ok(removed)
     }
 
-    /// The check a write makes: `Ok` unless `path` is under a live lease of someone other than
-    /// `owner`. Reads the records of the path and its ancestors, without locking.
+    /// The check a write makes: `Ok` unless the file `path` designates (symlinks followed, a
+    /// dangling one to the file it would create) is under a live lease of someone other than
+    /// `owner`. A file outside the root has no leases. Reads the records of the path and its
+    /// ancestors, without locking.
     pub fn check(&self, path: &Path, owner: Option<&str>) -> Result<(), LeaseError> {
-        if !self.fs.metadata(&self.tree).is_ok_and(|meta| meta.is_dir()) {
-            return Ok(());
+        match self.fs.symlink_metadata(&self.tree) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            _ => {}
         }
-        let components = self.components(path)?;
+        let components = match self.components(path) {
+            Err(LeaseError::OutsideRoot { .. }) => return Ok(()),
+            other => other?,
+        };
         let now = SystemTime::now();
         for depth in 0..=components.len() {
             let node = Node::new(&self.tree, &components[..depth]);
@@ -310,6 +351,7 @@ impl Leases {
         if paths.is_empty() {
             return Err(LeaseError::Invalid("no path given".into()));
         }
+        expiry(SystemTime::now(), ttl)?;
         let names = self.names(paths)?;
         let _held = self.lock_nodes(&names)?;
         let now = SystemTime::now();
@@ -325,7 +367,7 @@ impl Leases {
             }
             previous.push(current);
         }
-        let expires = now + ttl;
+        let expires = expiry(now, ttl)?;
         let mut leases = Vec::with_capacity(names.len());
         for (at, name) in names.iter().enumerate() {
             // The same owner renewing keeps the time it first took the lease, while it was live.
@@ -441,42 +483,13 @@ fn validate_owner(owner: &str) -> Result<(), LeaseError> {
     if owner.trim().is_empty() {
         return Err(LeaseError::Invalid("a lease needs an owner: pass --owner ID or set STET_OWNER".into()));
     }
+    if owner.len() > MAX_OWNER {
+        return Err(LeaseError::Invalid(format!("a lease owner may be at most {MAX_OWNER} bytes long")));
+    }
     Ok(())
 }
 
 /// Whether the lease at `components` overlaps `name`: one is the other or an ancestor of it.
 fn overlap(name: &[String], components: &[String]) -> bool {
     name.starts_with(components) || components.starts_with(name)
-}
-
-/// The canonical form of `path`: its longest existing prefix resolved (symlinks followed), the
-/// rest appended as written (`..` there is refused, since it cannot be resolved).
-fn canonical_prefix(fs: &dyn Fs, path: &Path) -> Result<PathBuf, LeaseError> {
-    let mut existing = path.to_path_buf();
-    let mut rest = Vec::new();
-    loop {
-        match fs.canonicalize(&existing) {
-            Ok(real) => {
-                let mut out = real;
-                for name in rest.iter().rev() {
-                    out.push(name);
-                }
-                return Ok(out);
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
-                    return Err(LeaseError::Invalid(format!(
-                        "{}: `..` after a directory that does not exist cannot be resolved",
-                        path.display()
-                    )));
-                };
-                rest.push(name.to_owned());
-                existing = parent.to_path_buf();
-            }
-            Err(source) => return Err(LeaseError::Io { path: path.to_owned(), step: "resolve", source }),
-        }
-        if existing.as_os_str().is_empty() {
-            return Err(LeaseError::Invalid(format!("{} cannot be resolved", path.display())));
-        }
-    }
 }

@@ -113,6 +113,16 @@ impl Lease {
     }
 }
 
+/// The latest time RFC 3339 can write (its years have four digits), as text.
+pub(crate) const LATEST_TEXT: &str = "9999-12-31T23:59:59.999Z";
+
+/// [`LATEST_TEXT`] as a time: a record's times are at most this.
+pub(crate) fn latest() -> SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(253_402_300_799_999)
+}
+
+/// Never panics: [`super::expiry`] keeps every time a lease is given within [`latest`], and a
+/// parsed record's times are within it by construction.
 fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }

@@ -251,9 +251,11 @@ impl Shared {
         let mut period = update_period(self.stale);
         loop {
             // Checked before waiting too: a stop may come before this thread first waits.
-            let deadline = Instant::now() + period;
-            while !beat.stopped && Instant::now() < deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
+            // A period past what the clock can hold (a huge `stale`) waits until stopped.
+            let deadline = Instant::now().checked_add(period);
+            while !beat.stopped && deadline.is_none_or(|deadline| Instant::now() < deadline) {
+                let left = deadline
+                    .map_or(Duration::MAX, |deadline| deadline.saturating_duration_since(Instant::now()));
                 beat = self.wake.wait_timeout(beat, left).unwrap_or_else(PoisonError::into_inner).0;
             }
             if beat.stopped || beat.compromised.is_some() {

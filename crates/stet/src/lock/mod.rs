@@ -265,7 +265,8 @@ impl Locker {
         let started = Instant::now();
         let deadline = match self.wait {
             Wait::Immediately => Some(started),
-            Wait::For(limit) => Some(started + limit),
+            // A limit past what the clock can hold is no limit.
+            Wait::For(limit) => started.checked_add(limit),
             Wait::Forever => None,
         };
         let mut backoff = Backoff::new();

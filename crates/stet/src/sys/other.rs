@@ -196,3 +196,11 @@ pub(crate) fn file_kind(meta: &Metadata) -> &'static str {
         "a special file"
     }
 }
+/// Opens a file or directory for reading, refusing a symlink at its last component. Without
+/// `O_NOFOLLOW` a link swapped in between the check and the open can still be followed.
+pub(crate) fn open_read_nofollow(path: &Path) -> io::Result<File> {
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "a symbolic link, not followed"));
+    }
+    File::open(path)
+}

@@ -453,3 +453,12 @@ pub(crate) fn file_kind(meta: &Metadata) -> &'static str {
         "a special file"
     }
 }
+/// Opens a file or directory for reading without following a symlink at its last component
+/// (`ELOOP` there), and without blocking on a FIFO, so that a caller can fstat it and refuse
+/// whatever stet did not make.
+pub(crate) fn open_read_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
