@@ -4,6 +4,7 @@ mod config;
 mod doc;
 mod errors;
 mod interop;
+mod interrupts;
 mod kill;
 mod lease;
 mod lock;

@@ -111,6 +111,7 @@ pub fn create(
         let _held_off = crate::interrupt::hold_off();
         let _tracked = crate::interrupt::track(crate::interrupt::Leftover::Staged(staged.clone()));
         let published = build.entry(&staged, &name, request, &values).and_then(|()| {
+            lock.check()?;
             match fs.rename_noreplace(&staged, &dir.join(&name)) {
                 Ok(()) => Ok(true),
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),

@@ -220,7 +220,7 @@ fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<
 pub(crate) fn temp_name(name: &str) -> OsString {
     let suffix = format!(".stet-{}-{:08x}.tmp", std::process::id(), fastrand::u32(..));
     let room = MAX_NAME_BYTES - 1 - suffix.len();
-    let mut stem: String = name.chars().collect();
+    let mut stem = name.to_owned();
     while stem.len() > room {
         stem.pop();
     }

@@ -153,7 +153,9 @@ impl Editor {
             .map_err(|source| EditError::Read { path: self.path.clone(), source })?;
         let edited = match new_content(&self.path, self.format, old.as_deref(), if_version, edits)? {
             Some(new) if old.as_deref() != Some(new.as_slice()) => {
-                let written = self.writer.stage(&self.path, &new)?.commit()?;
+                let staged = self.writer.stage(&self.path, &new)?;
+                guard.check()?;
+                let written = staged.commit()?;
                 Edited { path: written.path, version: written.version, changed: true }
             }
             _ => Edited {

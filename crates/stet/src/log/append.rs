@@ -15,7 +15,7 @@ use super::lines::{complete_end, holds_an_event, looks_torn, parse, read_range, 
 use super::rejected::{Block, Reason};
 use super::{Access, IdRule, LogError, io_error, open_log, refuse_special};
 use crate::atomic::Durability;
-use crate::lock::{LockFile, Locker};
+use crate::lock::{LockError, LockFile, Locker};
 
 /// From how many events an append maps the index instead of reading and writing slots one
 /// system call at a time.
@@ -125,7 +125,8 @@ pub fn append(
     let lock = locker.lock(path)?;
     let target = lock.path().to_path_buf();
     let file = open_log(fs, &target, Access::Append)?;
-    let (appended, wrote) = append_locked(fs, &target, &file, events, rule, durability, &mut None)?;
+    let (appended, wrote) =
+        append_locked(fs, &target, &file, events, rule, durability, &mut None, &|| lock.check())?;
     let _ = lock.release();
     flush(fs, &target, &file, durability, wrote)?;
     Ok(appended)
@@ -190,8 +191,16 @@ impl Appender {
             }
         };
         let file = self.file.insert(current);
-        let (appended, wrote) =
-            append_locked(fs, &self.path, file, events, self.rule.as_ref(), self.durability, &mut self.left)?;
+        let (appended, wrote) = append_locked(
+            fs,
+            &self.path,
+            file,
+            events,
+            self.rule.as_ref(),
+            self.durability,
+            &mut self.left,
+            &|| guard.check(),
+        )?;
         drop(guard);
         flush(fs, &self.path, file, self.durability, wrote)?;
         Ok(appended)
@@ -208,6 +217,9 @@ fn names(fs: &dyn crate::fs::Fs, path: &Path, file: &File) -> bool {
 
 /// Everything an append does under the lock; returns what it did and whether it wrote. `left`
 /// is what the caller's previous append left (taken, and replaced when this one succeeds).
+/// `still_held` is asked right before the log is changed: a lock lost meanwhile (its lock file
+/// removed from outside, a mkdir lock taken over) changes nothing.
+#[allow(clippy::too_many_arguments, reason = "one call site per kind of appender")]
 fn append_locked(
     fs: &dyn crate::fs::Fs,
     target: &Path,
@@ -216,6 +228,7 @@ fn append_locked(
     rule: Option<&IdRule>,
     durability: Durability,
     left: &mut Option<Left>,
+    still_held: &dyn Fn() -> Result<(), LockError>,
 ) -> Result<(Appended, bool), LogError> {
     let meta = fs.file_metadata(file).map_err(io_error(target, "stat"))?;
     let len = meta.len();
@@ -229,6 +242,7 @@ fn append_locked(
         let end = complete_end(fs, file, len).map_err(io_error(target, "read"))?;
         refuse_if_not_a_log(fs, target, file, end, len)?;
         if end < len {
+            still_held()?;
             cut = Some(cut_torn_tail(fs, target, file, end, len, durability)?);
         }
         (end, None)
@@ -256,6 +270,7 @@ fn append_locked(
         batch.push(b'\n');
     }
     if !batch.is_empty() {
+        still_held()?;
         fs.write_at(file, &batch, end).map_err(io_error(target, "append to"))?;
     }
     let new_end = end + batch.len() as u64;

@@ -315,7 +315,10 @@ impl<'a> Index<'a> {
             bytes.extend_from_slice(&word.to_le_bytes());
         }
         let temp = side::temp_path(path);
+        let held_off = crate::interrupt::hold_off();
+        let _tracked = crate::interrupt::track(crate::interrupt::Leftover::File(temp.clone()));
         let mut file = fs.create_new(&temp, 0o644)?;
+        drop(held_off);
         let written = bytes
             .chunks(PAGE)
             .try_for_each(|page| fs.write_all(&mut file, page))

@@ -82,16 +82,10 @@ pub(crate) fn remove_if_stets(fs: &dyn Fs, path: &Path, is_stets: impl Fn(&[u8])
 
 /// A fresh temporary name beside `path`, `.NAME.stet-PID-RANDOM.tmp` as
 /// [`crate::atomic::temp_file_creator`] recognises, so that `stet recover` can tell whether its
-/// creator still runs. `NAME` is shortened to keep the name within 255 bytes.
+/// creator still runs. A leading dot of `NAME` is dropped; the name fits in 255 bytes.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = name.strip_prefix('.').unwrap_or(&name);
-    let suffix = format!(".stet-{}-{:08x}.tmp", std::process::id(), fastrand::u32(..));
-    let mut keep = name.len().min(255 - 1 - suffix.len());
-    while !name.is_char_boundary(keep) {
-        keep -= 1;
-    }
-    path.with_file_name(format!(".{}{suffix}", &name[..keep]))
+    path.with_file_name(crate::atomic::temp_name(name.strip_prefix('.').unwrap_or(&name)))
 }
 
 #[cfg(test)]
