@@ -2,6 +2,7 @@
 //! staging entry and lock, and the target stays as it was or as it was to become. Commands run
 //! under stet never run unprotected when stet itself is killed.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -70,7 +71,10 @@ fn sigterm_at_any_point_of_set_append_new_or_lock_leaves_no_temporary_file_stagi
             let text = std::fs::read_to_string(dir.path().join("story.md")).unwrap();
             assert!(text.ends_with(&body), "the body is whole after round {round}");
 
-            let events: String = (0..200).map(|event| format!("{{\"id\":\"{round}-{event}\"}}\n")).collect();
+            let events = (0..200).fold(String::new(), |mut events, event| {
+                let _ = writeln!(events, "{{\"id\":\"{round}-{event}\"}}");
+                events
+            });
             let mut append = stet(dir.path())
                 .args(["log", "append", "events.ndjson"])
                 .stdin(Stdio::piped())
