@@ -6,6 +6,7 @@ mod doc_props;
 mod entry;
 mod lease;
 mod lock;
+mod lock_props;
 mod log;
 mod support;
 mod update;
