@@ -260,3 +260,145 @@ fn a_lock_file_removed_from_outside_never_lets_two_writers_both_commit() {
         "every reported update, and only those, is in the file ({compromised} refused as compromised)"
     );
 }
+
+/// What is planted at a side file's name.
+#[derive(Debug, Clone, Copy)]
+enum Plant {
+    Symlink,
+    HardLink,
+    Fifo,
+    Foreign,
+}
+
+fn plant(dir: &Path, name: &str, plant: Plant) {
+    let path = dir.join(name);
+    match plant {
+        Plant::Symlink | Plant::HardLink => unreachable!("planted by plant_in, which knows the victim"),
+        Plant::Fifo => {
+            let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+            // SAFETY: a valid path string.
+            assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o644) }, 0);
+        }
+        Plant::Foreign => std::fs::write(&path, "someone else's notes\n").unwrap(),
+    }
+}
+
+/// Every file under `dir` with its content (symlinks as their target), to compare before and after.
+fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    for name in names(dir) {
+        let path = dir.join(&name);
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let content = if meta.file_type().is_symlink() {
+            format!("-> {}", std::fs::read_link(&path).unwrap().display())
+        } else if meta.is_file() {
+            String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()
+        } else {
+            format!("{:?}", meta.file_type())
+        };
+        all.push((name, content));
+    }
+    all
+}
+
+/// Each writing command against a symlink, a hard link, a FIFO and a foreign file planted at each
+/// side-file name it uses: nothing outside the scratch directory changes (the victim is the only
+/// file outside the project), the planted thing is left as it was, nothing blocks, and a refusal
+/// names the planted file.
+#[test]
+fn every_command_meets_planted_side_files_without_touching_them_or_blocking() {
+    let doc = |verb: &'static str, arg: &'static str| -> Vec<&'static str> { vec![verb, "s.yaml", arg] };
+    let commands: Vec<(&str, Vec<&str>, &[&str], Option<&str>)> = vec![
+        ("write", vec!["write", "s.yaml"], &["s.yaml.lock"], Some("a: 9\n")),
+        ("update", vec!["update", "s.yaml", "--", "cat"], &["s.yaml.lock"], None),
+        ("lock", vec!["lock", "s.yaml", "--", "true"], &["s.yaml.lock"], None),
+        ("set", doc("set", "a=2"), &["s.yaml.lock"], None),
+        ("unset", doc("unset", "a"), &["s.yaml.lock"], None),
+        ("push", doc("push", "l=x"), &["s.yaml.lock"], None),
+        ("merge", vec!["merge", "s.yaml"], &["s.yaml.lock"], Some("{\"b\": 1}")),
+        ("new", vec!["new", "specs", "--slug", "x"], &["specs.lock"], None),
+        (
+            "log append",
+            vec!["log", "append", "l.ndjson", "{\"id\":\"2\"}"],
+            &["l.ndjson.lock", "l.ndjson.rejected", ".l.ndjson.stet-index"],
+            None,
+        ),
+        ("log repair", vec!["log", "repair", "l.ndjson"], &["l.ndjson.lock", "l.ndjson.rejected"], None),
+    ];
+    let mut runs = 0;
+    for (config, holder_too) in [("", false), (MKDIR, true)] {
+        for (what, args, sides, input) in &commands {
+            let mut sides: Vec<String> = sides.iter().map(|side| (*side).to_owned()).collect();
+            if holder_too {
+                sides.push(format!("{}.holder", sides[0]));
+            }
+            for side in &sides {
+                for kind in [Plant::Symlink, Plant::HardLink, Plant::Fifo, Plant::Foreign] {
+                    let scratch = scratch();
+                    let outside = scratch.path().join("outside");
+                    let dir = scratch.path().join("project");
+                    std::fs::create_dir_all(&outside).unwrap();
+                    std::fs::create_dir_all(dir.join("specs")).unwrap();
+                    configure(&dir, config);
+                    std::fs::write(outside.join("victim.txt"), "precious\n").unwrap();
+                    std::fs::write(dir.join("s.yaml"), "a: 1\n").unwrap();
+                    // A log with a torn tail, so that append and repair want LOG.rejected.
+                    std::fs::write(dir.join("l.ndjson"), "{\"id\":\"1\"}\nBAD LINE\n{\"id\":").unwrap();
+                    plant_in(&dir, &outside, side, kind);
+                    let planted_before = std::fs::symlink_metadata(dir.join(side)).unwrap();
+                    let outside_before = snapshot(&outside);
+
+                    let mut command = stet(&dir);
+                    command.args(["--json", "--timeout", "2s"]).args(args);
+                    let started = std::time::Instant::now();
+                    let output = run_with_input(&mut command, input.unwrap_or("").as_bytes());
+                    runs += 1;
+
+                    let case = format!(
+                        "{what} with {kind:?} at {side} ({})",
+                        if holder_too { "mkdir" } else { "flock" }
+                    );
+                    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{case}: blocked");
+                    assert_eq!(
+                        snapshot(&outside),
+                        outside_before,
+                        "{case}: a file outside the project changed"
+                    );
+                    let planted_after =
+                        std::fs::symlink_metadata(dir.join(side)).expect("the planted file stays");
+                    assert_eq!(
+                        planted_after.ino(),
+                        planted_before.ino(),
+                        "{case}: the planted file was replaced"
+                    );
+                    if matches!(kind, Plant::Foreign) {
+                        assert_eq!(
+                            std::fs::read_to_string(dir.join(side)).unwrap(),
+                            "someone else's notes\n",
+                            "{case}"
+                        );
+                    }
+                    if !output.status.success() {
+                        let error = json_error(&output);
+                        assert!(
+                            error["message"].as_str().is_some_and(|message| message.contains(side.as_str())),
+                            "{case}: the refusal names {side}: {error}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(runs >= 140, "{runs} runs: every command, side file and plant was tried");
+}
+
+/// Plants `kind` at `side` in `dir`, pointing (or linked) to the victim in `outside`.
+fn plant_in(dir: &Path, outside: &Path, side: &str, kind: Plant) {
+    let victim = outside.join("victim.txt");
+    let path = dir.join(side);
+    match kind {
+        Plant::Symlink => std::os::unix::fs::symlink(&victim, &path).unwrap(),
+        Plant::HardLink => std::fs::hard_link(&victim, &path).unwrap(),
+        Plant::Fifo | Plant::Foreign => plant(dir, side, kind),
+    }
+}
