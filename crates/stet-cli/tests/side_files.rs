@@ -301,6 +301,9 @@ fn snapshot(dir: &Path) -> Vec<(String, String)> {
     all
 }
 
+/// A command to try: its name, its arguments, the side files it uses, its standard input.
+type Case = (&'static str, Vec<&'static str>, &'static [&'static str], Option<&'static str>);
+
 /// Each writing command against a symlink, a hard link, a FIFO and a foreign file planted at each
 /// side-file name it uses: nothing outside the scratch directory changes (the victim is the only
 /// file outside the project), the planted thing is left as it was, nothing blocks, and a refusal
@@ -308,7 +311,7 @@ fn snapshot(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn every_command_meets_planted_side_files_without_touching_them_or_blocking() {
     let doc = |verb: &'static str, arg: &'static str| -> Vec<&'static str> { vec![verb, "s.yaml", arg] };
-    let commands: Vec<(&str, Vec<&str>, &[&str], Option<&str>)> = vec![
+    let commands: Vec<Case> = vec![
         ("write", vec!["write", "s.yaml"], &["s.yaml.lock"], Some("a: 9\n")),
         ("update", vec!["update", "s.yaml", "--", "cat"], &["s.yaml.lock"], None),
         ("lock", vec!["lock", "s.yaml", "--", "true"], &["s.yaml.lock"], None),
