@@ -40,12 +40,16 @@ impl<'e> Batch<'e> {
         let path_free = !self.touched.contains(path)
             && !self.holding.contains(path)
             && (1..path.len()).all(|length| !self.touched.contains(&path[..length]));
-        path_free && self.container_free(change) && change.splices.iter().all(|splice| self.splice_free(splice))
+        path_free
+            && self.container_free(change)
+            && change.splices.iter().all(|splice| self.splice_free(splice))
     }
 
     fn container_free(&self, change: &Change<'_, 'e>) -> bool {
         let Some(container) = change.container else { return true };
-        let Some(&(removed, added)) = self.containers.get(&std::ptr::from_ref(container)) else { return true };
+        let Some(&(removed, added)) = self.containers.get(&std::ptr::from_ref(container)) else {
+            return true;
+        };
         let (count, flow) = match &container.kind {
             Kind::Mapping { entries, flow, .. } => (entries.len(), *flow),
             Kind::Sequence { items, flow } => (items.len(), *flow),

@@ -164,12 +164,10 @@ impl<'a> Editor<'a> {
         let segments = key.segments();
         for (depth, segment) in segments.iter().enumerate() {
             let found = match &current.kind {
-                Kind::Mapping { entries, keys, .. } => {
-                    match keys.find(entries, segment) {
-                        Some(at) => at,
-                        None => return Ok((trail, Place::Missing { mapping: Some(current), depth })),
-                    }
-                }
+                Kind::Mapping { entries, keys, .. } => match keys.find(entries, segment) {
+                    Some(at) => at,
+                    None => return Ok((trail, Place::Missing { mapping: Some(current), depth })),
+                },
                 Kind::Sequence { items, .. } => match index(segment).filter(|at| *at < items.len()) {
                     Some(at) => at,
                     None => return Err(shape(key, "names no item of the list")),
@@ -274,7 +272,9 @@ impl<'a> Editor<'a> {
             };
             return vec![splice];
         };
-        let Kind::Mapping { flow, entries, .. } = &mapping.kind else { unreachable!("entries go into mappings") };
+        let Kind::Mapping { flow, entries, .. } = &mapping.kind else {
+            unreachable!("entries go into mappings")
+        };
         if *flow {
             let entry = format!("{name}: {}", render::inline(value, Quote::Plain));
             return vec![match entries.last() {
@@ -310,7 +310,9 @@ impl<'a> Editor<'a> {
             Kind::Mapping { flow, entries, .. } => {
                 (*flow, entries.len(), &|at: usize| (entries[at].0.start, entries[at].1.end))
             }
-            Kind::Sequence { flow, items } => (*flow, items.len(), &|at: usize| (items[at].start, items[at].end)),
+            Kind::Sequence { flow, items } => {
+                (*flow, items.len(), &|at: usize| (items[at].start, items[at].end))
+            }
             _ => unreachable!("containers are collections"),
         };
         let (own_start, own_end) = bounds(index);

@@ -142,12 +142,17 @@ impl Builder<'_> {
                 let flow = self.text[start..end].starts_with('{');
                 let kind = Kind::Mapping { flow, entries: Vec::new(), keys: KeyIndex::default() };
                 let node = Node { kind, start, end, line, anchor };
-                self.stack.push(Open::Mapping { node, entries: Vec::new(), keys: KeyIndex::default(), key: None });
+                self.stack.push(Open::Mapping {
+                    node,
+                    entries: Vec::new(),
+                    keys: KeyIndex::default(),
+                    key: None,
+                });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let node = match self.stack.pop().expect("the parser balances starts and ends") {
                     Open::Sequence { mut node, items } => {
-                        node.end = closing_end(&node, end, items.last());
+                        node.end = closing_end(self.text, &node, (start, end), items.last());
                         node.kind = Kind::Sequence {
                             flow: matches!(node.kind, Kind::Sequence { flow: true, .. }),
                             items,
@@ -155,7 +160,12 @@ impl Builder<'_> {
                         node
                     }
                     Open::Mapping { mut node, entries, keys, .. } => {
-                        node.end = closing_end(&node, end, entries.last().map(|(_, value)| value));
+                        node.end = closing_end(
+                            self.text,
+                            &node,
+                            (start, end),
+                            entries.last().map(|(_, value)| value),
+                        );
                         let flow = matches!(node.kind, Kind::Mapping { flow: true, .. });
                         node.kind = Kind::Mapping { flow, entries, keys };
                         node
@@ -215,12 +225,15 @@ impl Builder<'_> {
 
 /// Where a collection ends: after its closing bracket when it is a flow collection, else at the
 /// end of its last child's content (the end event of a block collection sits at the next token,
-/// past any comments and blank lines that follow).
-fn closing_end(node: &Node, end_event_end: usize, last: Option<&Node>) -> usize {
+/// past any comments and blank lines that follow; so may a flow collection's, which then starts
+/// at its bracket, and a comment after the bracket belongs to the line, not to the value).
+fn closing_end(text: &str, node: &Node, end_event: (usize, usize), last: Option<&Node>) -> usize {
     let flow = matches!(node.kind, Kind::Sequence { flow: true, .. } | Kind::Mapping { flow: true, .. });
+    let (event_start, event_end) = end_event;
     match last {
         Some(last) if !flow => last.end.max(node.start),
-        _ => end_event_end,
+        _ if flow && text[event_start..].starts_with([']', '}']) => event_start + 1,
+        _ => event_end,
     }
 }
 
