@@ -352,3 +352,108 @@ fn indentless_lists_grow_at_their_own_column_and_anchored_values_are_refused() {
     let err = document.edited(&[set("base", "2")]).unwrap_err();
     assert!(matches!(err, DocError::Unsupported { .. }) && err.to_string().contains("anchored"), "{err}");
 }
+
+/// Runs `work` and fails if it takes longer than `limit`. Not a benchmark: the limits below are
+/// a hundred times what the linear code takes even unoptimised on a loaded machine, and a tenth
+/// of what the quadratic code took (minutes), so only a quadratic pass can exceed them.
+fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(work()));
+    receive
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{what} took over {limit:?}: quadratic in the keys?"))
+}
+
+#[test]
+fn a_merge_removing_and_adding_many_keys_is_linear_in_every_format() {
+    const KEYS: usize = 100_000;
+    let mut patch = serde_json::Map::new();
+    for at in (0..KEYS).step_by(2) {
+        patch.insert(format!("k{at}"), Value::Null);
+    }
+    for at in 0..KEYS / 10 {
+        patch.insert(format!("new{at}"), json!(at));
+    }
+    let patch = Value::Object(patch);
+    for format in [Format::Json, Format::Toml, Format::Yaml] {
+        let text = (0..KEYS).fold(String::new(), |mut text, at| {
+            let _ = match format {
+                Format::Json => write!(text, "{}\"k{at}\": {at}", if at == 0 { "{" } else { ", " }),
+                Format::Toml => writeln!(text, "k{at} = {at}"),
+                _ => writeln!(text, "k{at}: {at}"),
+            };
+            text
+        }) + if format == Format::Json { "}" } else { "" };
+        let patch = patch.clone();
+        let edited = within(std::time::Duration::from_secs(60), &format!("{format:?}"), move || {
+            let document = Document::parse(format, Some(text.as_bytes())).unwrap();
+            document.edited(&[Edit::Merge { patch }]).unwrap().unwrap()
+        });
+        let value = value_of(format, &edited);
+        let map = value.as_object().unwrap();
+        assert_eq!(map.len(), KEYS / 2 + KEYS / 10, "{format:?}: half the keys removed, a tenth added");
+        assert_eq!(
+            (map.keys().next().unwrap().as_str(), map.keys().next_back().unwrap().as_str()),
+            ("k1", "new9999")
+        );
+    }
+}
+
+/// The text after making `edits` one at a time, each on the text the previous one left.
+fn edited_one_at_a_time(format: Format, text: &str, edits: &[Edit]) -> String {
+    edits.iter().fold(text.to_owned(), |text, edit| {
+        let document = Document::parse(format, Some(text.as_bytes())).unwrap();
+        document.edited(std::slice::from_ref(edit)).unwrap().unwrap_or(text)
+    })
+}
+
+#[test]
+fn several_edits_at_once_make_the_same_text_as_one_at_a_time() {
+    let merge = |patch: Value| Edit::Merge { patch };
+    let cases: Vec<(Format, &str, Vec<Edit>)> = vec![
+        // A key added to a nested mapping and one added after it, in either order.
+        (Format::Yaml, "a:\n  x: 1\n", vec![merge(json!({"b": 1, "a": {"y": 2}}))]),
+        (Format::Yaml, "a:\n  x: 1\n", vec![merge(json!({"a": {"y": 2}, "b": 1}))]),
+        (Format::Yaml, "l:\n- a: 1\n", vec![set("z", "1"), push("l", "x"), set("l.0.b", "2")]),
+        // Every key of a nested mapping removed: it becomes `{}`.
+        (Format::Yaml, "a:\n  x: 1\n  y: 2\nb: 3\n", vec![merge(json!({"a": {"x": null, "y": null}}))]),
+        (Format::Yaml, "a: {x: 1, y: 2, z: 3}\n", vec![unset("a.x"), unset("a.y"), unset("a.z")]),
+        (Format::Yaml, "a: {x: 1, y: 2, z: 3}\n", vec![unset("a.z"), unset("a.y"), set("a.w", "4")]),
+        // Keys added to an empty flow mapping, and a mapping created by one edit filled by the next.
+        (Format::Yaml, "a: {}\n", vec![set("a.x", "1"), set("a.y", "2")]),
+        (Format::Yaml, "", vec![set("a.b", "1"), set("a.c", "2"), set("d", "3")]),
+        (Format::Yaml, "a: 5\n", vec![set("a", "{}"), set("a.b", "1")]),
+        (Format::Yaml, "a: 1\nb: 2\n", vec![unset("a"), unset("b"), set("c", "3")]),
+        (
+            Format::Markdown,
+            STORY,
+            vec![merge(json!({"status": "done", "priority": null, "owner": {"name": "x"}}))],
+        ),
+        // List items shift: two unsets of item 0 remove two items.
+        (Format::Yaml, "l: [a, b, c]\nk: 1\n", vec![unset("l.0"), unset("l.0"), unset("k")]),
+        (Format::Json, "{\"l\": [1, 2, 3], \"k\": 1}", vec![unset("l.0"), unset("l.0"), unset("k")]),
+        (Format::Toml, "l = [1, 2, 3]\nk = 1\nm = 2\n", vec![unset("k"), unset("m"), unset("l")]),
+        (
+            Format::Toml,
+            "[t]\na = 1\nb = 2\nc = 3\n",
+            vec![merge(json!({"t": {"a": null, "b": 5, "c": null, "d": 4}}))],
+        ),
+    ];
+    for (format, text, edits) in cases {
+        let at_once = edited(format, text, &edits);
+        let one_at_a_time = edited_one_at_a_time(format, text, &edits);
+        assert_eq!(at_once, one_at_a_time, "{format:?} {text:?} with {edits:?}");
+    }
+}
+
+#[test]
+fn a_comment_after_a_flow_value_stays_when_the_value_is_replaced() {
+    for text in ["a: []  # beside\nb: 1\n", "a: [x]  # beside\nb: 1\n", "a: {x: 1}  # beside\nb: 1\n"] {
+        let new = edited(Format::Yaml, text, &[set("a", "[b]")]);
+        assert_eq!(new, "a: [b]  # beside\nb: 1\n", "{text:?}");
+    }
+}

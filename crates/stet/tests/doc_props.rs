@@ -184,6 +184,40 @@ proptest! {
     }
 
     #[test]
+    fn several_edits_at_once_mean_what_they_mean_one_at_a_time_and_touch_only_their_keys(
+        entries in document(),
+        changes in proptest::collection::vec(change(), 1..6),
+        merge in any::<bool>(),
+    ) {
+        let body: String = entries.iter().map(|entry| entry.text.as_str()).collect();
+        let text = format!("---\n{body}---\nThe body.\n");
+        let edits: Vec<Edit> = changes.iter().map(|change| edit_of(&entries, change)).collect();
+        // The same changes as one merge patch, where they fit one (sets and unsets of distinct keys).
+        let edits = if merge { as_merge(&edits).map_or(edits, |patch| vec![Edit::Merge { patch }]) } else { edits };
+        let mut one_at_a_time = text.clone();
+        for edit in &edits {
+            let document = Document::parse(Format::Markdown, Some(one_at_a_time.as_bytes())).unwrap();
+            match document.edited(std::slice::from_ref(edit)) {
+                Ok(Some(new)) => one_at_a_time = new,
+                Ok(None) => {}
+                Err(_) => return Ok(()),
+            }
+        }
+        let document = Document::parse(Format::Markdown, Some(text.as_bytes())).unwrap();
+        let at_once = document.edited(&edits).expect("edits that can be made one at a time can be made at once");
+        let at_once = at_once.unwrap_or(text);
+        let value = |text: &str| Document::parse(Format::Markdown, Some(text.as_bytes())).unwrap().value().clone();
+        prop_assert_eq!(value(&at_once), value(&one_at_a_time), "at once:\n{}\none at a time:\n{}", at_once, one_at_a_time);
+        // The texts may differ in the indentation of new lists (at once, the document's own step is
+        // used even when an earlier edit removed the entry it was found in), never elsewhere.
+        let edited: Vec<&str> = edits.iter().flat_map(top_level_keys).collect();
+        for entry in entries.iter().filter(|entry| !edited.contains(&entry.key.as_str())) {
+            prop_assert!(at_once.contains(&entry.text), "entry {:?} changed:\n{}", entry.key, at_once);
+        }
+        prop_assert!(at_once.ends_with("---\nThe body.\n"));
+    }
+
+    #[test]
     fn frontmatter_split_and_join_give_back_any_input(text in "(---|\r|\n|\u{feff}|[a-z: ]){0,40}") {
         if let Ok(split) = Split::new(&text) {
             prop_assert_eq!(split.join(), text);
@@ -216,4 +250,48 @@ fn apply(document: &mut Value, edit: &Edit) -> Result<(), ()> {
         _ => unreachable!("the test makes no merges"),
     }
     Ok(())
+}
+
+fn edit_of(entries: &[Entry], change: &Change) -> Edit {
+    let key = |at: &usize| KeyPath::parse(&entries[at % entries.len()].key).unwrap();
+    match change {
+        Change::Set(at, inner, new) => {
+            let entry = &entries[at % entries.len()];
+            let key = match (inner, &entry.value) {
+                (Some(inner), Value::Object(_)) => format!("{}.{inner}", entry.key),
+                _ => entry.key.clone(),
+            };
+            Edit::Set { key: KeyPath::parse(&key).unwrap(), value: new.clone() }
+        }
+        Change::SetNew(name, new) => Edit::Set { key: KeyPath::parse(name).unwrap(), value: new.clone() },
+        Change::Unset(at) => Edit::Unset { key: key(at) },
+        Change::Push(at, new) => Edit::Push { key: key(at), value: new.clone() },
+    }
+}
+
+/// The merge patch making `edits`, if they are sets of non-null values and unsets of top-level
+/// keys, each key edited once.
+fn as_merge(edits: &[Edit]) -> Option<Value> {
+    let mut patch = Map::new();
+    for edit in edits {
+        let (key, value) = match edit {
+            Edit::Set { key, value } if key.segments().len() == 1 && !value.is_null() => (key, value.clone()),
+            Edit::Unset { key } => (key, Value::Null),
+            _ => return None,
+        };
+        if patch.insert(key.segments()[0].clone(), value).is_some() {
+            return None;
+        }
+    }
+    Some(Value::Object(patch))
+}
+
+fn top_level_keys(edit: &Edit) -> Vec<&str> {
+    match edit {
+        Edit::Set { key, .. } | Edit::Unset { key } | Edit::Push { key, .. } => {
+            vec![key.segments()[0].as_str()]
+        }
+        Edit::Merge { patch } => patch.as_object().unwrap().keys().map(String::as_str).collect(),
+        _ => Vec::new(),
+    }
 }

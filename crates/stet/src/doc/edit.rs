@@ -57,9 +57,23 @@ impl Edit {
 
 /// The value at `key`, if there is one.
 pub fn lookup<'a>(value: &'a Value, key: &KeyPath) -> Option<&'a Value> {
-    key.segments().iter().try_fold(value, |value, segment| match value {
+    lookup_segments(value, key.segments())
+}
+
+/// The value at the key path of `segments`, if there is one.
+pub(crate) fn lookup_segments<'a>(value: &'a Value, segments: &[String]) -> Option<&'a Value> {
+    segments.iter().try_fold(value, |value, segment| match value {
         Value::Object(map) => map.get(segment),
         Value::Array(items) => index(segment).and_then(|at| items.get(at)),
+        _ => None,
+    })
+}
+
+/// The value at the key path of `segments`, to change, if there is one.
+pub(crate) fn lookup_mut<'a>(value: &'a mut Value, segments: &[String]) -> Option<&'a mut Value> {
+    segments.iter().try_fold(value, |value, segment| match value {
+        Value::Object(map) => map.get_mut(segment),
+        Value::Array(items) => index(segment).and_then(|at| items.get_mut(at)),
         _ => None,
     })
 }

@@ -26,7 +26,8 @@ impl Style {
         Style { leading: String::new(), trailing: "\n".into(), indent: Some("  ".into()), crlf: false }
     }
 
-    fn of(text: &str) -> Self {
+    /// The style `text` is written in.
+    pub fn of(text: &str) -> Self {
         let body = text.trim();
         let leading = text[..text.len() - text.trim_start().len()].to_owned();
         let trailing = text[text.trim_end().len()..].to_owned();

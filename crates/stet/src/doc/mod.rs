@@ -18,6 +18,7 @@ mod file;
 mod frontmatter;
 mod json;
 mod key;
+mod plan;
 mod toml;
 mod yaml;
 
@@ -116,36 +117,29 @@ impl Document {
 
     /// The document's text after `edits`, or `None` when they change no value.
     pub fn edited(&self, edits: &[Edit]) -> Result<Option<String>, DocError> {
-        let edits = self.expand(edits)?;
-        let mut expected = self.value.clone();
-        for edit in &edits {
-            edit::apply(&mut expected, edit)?;
-        }
-        if expected == self.value {
+        let plan = plan::Plan::new(&self.value, edits)?;
+        if plan.value == self.value {
             return Ok(None);
         }
+        let (bom, body) = self.text.split_at(self.text.len() - without_bom(&self.text).len());
         let text = match self.format {
             Format::Markdown => {
                 let split = Split::new(&self.text)?;
-                split.with_yaml(&yaml::edit(split.yaml, &edits, &expected)?)
+                split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value)?)
             }
-            Format::Yaml => {
-                let (bom, body) = self.text.split_at(self.text.len() - without_bom(&self.text).len());
-                format!("{bom}{}", yaml::edit(body, &edits, &expected)?)
-            }
+            Format::Yaml => format!("{bom}{}", yaml::edit(body, &plan.edits, &plan.value)?),
             Format::Json => {
-                let (bom, body) = self.text.split_at(self.text.len() - without_bom(&self.text).len());
+                // The text parsed as JSON when the document was read: only its layout is needed.
                 let style =
-                    if body.trim().is_empty() { json::Style::new_file() } else { json::read(body)?.1 };
-                format!("{bom}{}", json::write(&expected, &style))
+                    if body.trim().is_empty() { json::Style::new_file() } else { json::Style::of(body) };
+                format!("{bom}{}", json::write(&plan.value, &style))
             }
             Format::Toml => {
-                let (bom, body) = self.text.split_at(self.text.len() - without_bom(&self.text).len());
                 let mut document = toml::parse(body)?;
-                for edit in &edits {
-                    toml::apply(&mut document, edit)?;
+                for run in plan.runs() {
+                    toml::apply_run(&mut document, run)?;
                 }
-                if toml::to_value(&document) != expected {
+                if toml::to_value(&document) != plan.value {
                     return Err(DocError::Unsupported {
                         message:
                             "stet could not make this edit to the TOML document exactly; nothing was written"
@@ -156,23 +150,6 @@ impl Document {
             }
         };
         Ok(Some(text))
-    }
-
-    /// Merges expanded into sets and unsets, applied one after the other.
-    fn expand(&self, edits: &[Edit]) -> Result<Vec<Edit>, DocError> {
-        let mut expanded = Vec::with_capacity(edits.len());
-        let mut value = self.value.clone();
-        for edit in edits {
-            let step = match edit {
-                Edit::Merge { patch } => edit::expand_merge(&value, patch)?,
-                other => vec![other.clone()],
-            };
-            for edit in &step {
-                edit::apply(&mut value, edit)?;
-            }
-            expanded.extend(step);
-        }
-        Ok(expanded)
     }
 }
 

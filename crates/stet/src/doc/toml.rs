@@ -1,11 +1,12 @@
 //! TOML documents, edited with `toml_edit`, which keeps comments and formatting.
 
 use serde_json::{Map, Number, Value};
-use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike};
+use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, TableLike};
 
 use super::edit::Edit;
 use super::error::DocError;
 use super::key::{KeyPath, index};
+use super::plan::removals;
 
 /// Parses a TOML document.
 pub(crate) fn parse(text: &str) -> Result<DocumentMut, DocError> {
@@ -43,6 +44,74 @@ fn value_value(value: &toml_edit::Value) -> Value {
         toml_edit::Value::Datetime(datetime) => Value::String(datetime.value().to_string()),
         toml_edit::Value::Array(items) => Value::Array(items.iter().map(value_value).collect()),
         toml_edit::Value::InlineTable(table) => table_value(table),
+    }
+}
+
+/// Makes a run of edits that may be made in any order (see `plan`): its removals first, one pass
+/// per table, since a table's `remove` shifts every later key.
+pub(crate) fn apply_run(document: &mut DocumentMut, run: &[Edit]) -> Result<(), DocError> {
+    if let [single] = run {
+        return apply(document, single);
+    }
+    for (parent, names) in removals(run) {
+        let keep = |name: &str| !names.contains(name);
+        match table_at(document, parent)? {
+            Some(TableMut::Table(table)) => table.retain(|name, _| keep(name)),
+            Some(TableMut::Inline(table)) => table.retain(|name, _| keep(name)),
+            Some(TableMut::Tables(_)) | None => {}
+        }
+    }
+    for edit in run.iter().filter(|edit| !matches!(edit, Edit::Unset { .. })) {
+        apply(document, edit)?;
+    }
+    Ok(())
+}
+
+/// A table found by key path, as its own type: removing keys in one pass needs `retain`, which
+/// `TableLike` lacks. `Tables` is a list of tables, on the way to one of them.
+enum TableMut<'a> {
+    Table(&'a mut Table),
+    Inline(&'a mut InlineTable),
+    Tables(&'a mut ArrayOfTables),
+}
+
+/// The table at the key path of `segments`, if there is one.
+fn table_at<'a>(
+    document: &'a mut DocumentMut,
+    segments: &[String],
+) -> Result<Option<TableMut<'a>>, DocError> {
+    let mut current = TableMut::Table(document.as_table_mut());
+    for segment in segments {
+        let found = match current {
+            TableMut::Table(table) => match table.get_mut(segment) {
+                Some(Item::Table(inner)) => Some(TableMut::Table(inner)),
+                Some(Item::ArrayOfTables(tables)) => Some(TableMut::Tables(tables)),
+                Some(Item::Value(value)) => inline(value, segments)?,
+                Some(Item::None) | None => None,
+            },
+            TableMut::Inline(table) => match table.get_mut(segment) {
+                Some(value) => inline(value, segments)?,
+                None => None,
+            },
+            TableMut::Tables(tables) => index(segment).and_then(|at| tables.get_mut(at)).map(TableMut::Table),
+        };
+        let Some(found) = found else { return Ok(None) };
+        current = found;
+    }
+    Ok(Some(current))
+}
+
+fn inline<'a>(
+    value: &'a mut toml_edit::Value,
+    segments: &[String],
+) -> Result<Option<TableMut<'a>>, DocError> {
+    let key = || KeyPath::from_segments(segments.to_vec());
+    match value {
+        toml_edit::Value::InlineTable(inner) => Ok(Some(TableMut::Inline(inner))),
+        toml_edit::Value::Array(_) => Err(DocError::Unsupported {
+            message: format!("{}: stet does not edit inside TOML arrays of values", key()),
+        }),
+        _ => Err(shape(&key(), "goes through a value that is not a table")),
     }
 }
 

@@ -1,4 +1,5 @@
-//! One edit of YAML text, as splices that touch only the edited key's lines.
+//! One edit of YAML text, as splices that touch only the edited key's lines, and what it touches
+//! (so that several edits can be made on one parse, see `batch`).
 
 use saphyr_parser::ScalarStyle;
 use serde_json::{Map, Value};
@@ -27,9 +28,35 @@ pub(crate) struct Editor<'a> {
     pub root: Option<&'a Node>,
 }
 
+/// What one edit does: its splices, the node they replace, remove or add, and the collection
+/// whose entries they add or remove.
+pub(crate) struct Change<'a, 'e> {
+    /// The key path of the node replaced, removed or added (for an added list item, of the list).
+    pub touched: &'e [String],
+    /// The collection the node is an entry or item of (`None`: the document, which is empty).
+    pub container: Option<&'a Node>,
+    /// How many key path segments lead to `container`.
+    pub depth: usize,
+    pub effect: Effect,
+    pub splices: Vec<Splice>,
+}
+
+/// What a change does to its container's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Replaces a value; the container keeps its entries.
+    Replace,
+    /// Adds an entry or item after the container's last one.
+    Add,
+    /// Removes an entry or item.
+    Remove,
+    /// Changes nothing (an unset of a key that is absent).
+    None,
+}
+
 impl<'a> Editor<'a> {
-    /// The splices that make `edit` (a set, unset or push).
-    pub fn splices(&self, edit: &Edit) -> Result<Vec<Splice>, DocError> {
+    /// What making `edit` (a set, unset or push) takes.
+    pub fn change<'e>(&self, edit: &'e Edit) -> Result<Change<'a, 'e>, DocError> {
         match edit {
             Edit::Set { key, value } => self.set(key, value, false),
             Edit::Push { key, value } => self.set(key, value, true),
@@ -38,39 +65,64 @@ impl<'a> Editor<'a> {
         }
     }
 
-    fn set(&self, key: &KeyPath, value: &Value, push: bool) -> Result<Vec<Splice>, DocError> {
+    fn set<'e>(&self, key: &'e KeyPath, value: &Value, push: bool) -> Result<Change<'a, 'e>, DocError> {
         let segments = key.segments();
-        let (trail, place) = self.locate(key)?;
-        let _ = trail;
+        let (_, place) = self.locate(key)?;
+        let change = |touched: usize, container, depth, effect, splices| Change {
+            touched: &segments[..touched],
+            container,
+            depth,
+            effect,
+            splices,
+        };
         match place {
             Place::At { container, index, rest: 0 } => {
                 let old = child(container, index);
+                let at = segments.len();
                 if push {
                     match &old.kind {
-                        Kind::Sequence { .. } => Ok(vec![self.append_item(old, value)]),
+                        Kind::Sequence { .. } => {
+                            Ok(change(at, Some(old), at, Effect::Add, vec![self.append_item(old, value)]))
+                        }
                         Kind::Scalar { .. } if is_null(old) => {
-                            self.replace(container, index, &Value::Array(vec![value.clone()]), true)
+                            let splices =
+                                self.replace(container, index, &Value::Array(vec![value.clone()]), true)?;
+                            Ok(change(at, Some(container), at - 1, Effect::Replace, splices))
                         }
                         _ => Err(DocError::Shape { key: key.to_string(), message: "is not a list".into() }),
                     }
                 } else {
-                    self.replace(container, index, value, false)
+                    let splices = self.replace(container, index, value, false)?;
+                    Ok(change(at, Some(container), at - 1, Effect::Replace, splices))
                 }
             }
             Place::At { container, index, rest } => {
-                let created = nest(&segments[segments.len() - rest..], value, push);
-                self.replace(container, index, &created, true)
+                let at = segments.len() - rest;
+                let created = nest(&segments[at..], value, push);
+                let splices = self.replace(container, index, &created, true)?;
+                Ok(change(at, Some(container), at - 1, Effect::Replace, splices))
             }
             Place::Missing { mapping, depth } => {
                 let created = nest(&segments[depth + 1..], value, push);
-                Ok(self.insert_entry(mapping, &segments[depth], &created, depth + 1 < segments.len() || push))
+                let block = depth + 1 < segments.len() || push;
+                let splices = self.insert_entry(mapping, &segments[depth], &created, block);
+                Ok(change(depth + 1, mapping, depth, Effect::Add, splices))
             }
         }
     }
 
-    fn unset(&self, key: &KeyPath) -> Result<Vec<Splice>, DocError> {
+    fn unset<'e>(&self, key: &'e KeyPath) -> Result<Change<'a, 'e>, DocError> {
+        let segments = key.segments();
         let (trail, place) = self.locate(key)?;
-        let Place::At { container, index, rest: 0 } = place else { return Ok(Vec::new()) };
+        let Place::At { container, index, rest: 0 } = place else {
+            return Ok(Change {
+                touched: segments,
+                container: None,
+                depth: 0,
+                effect: Effect::None,
+                splices: Vec::new(),
+            });
+        };
         let count = match &container.kind {
             Kind::Mapping { entries, .. } => entries.len(),
             Kind::Sequence { items, .. } => items.len(),
@@ -88,9 +140,19 @@ impl<'a> Editor<'a> {
             } else {
                 Value::Array(Vec::new())
             };
-            return self.replace(holder, at, &empty, false);
+            let splices = self.replace(holder, at, &empty, false)?;
+            let depth = segments.len() - 2;
+            return Ok(Change {
+                touched: &segments[..=depth],
+                container: Some(holder),
+                depth,
+                effect: Effect::Replace,
+                splices,
+            });
         }
-        Ok(vec![self.remove(container, index)])
+        let depth = segments.len() - 1;
+        let splices = vec![self.remove(container, index)];
+        Ok(Change { touched: segments, container: Some(container), depth, effect: Effect::Remove, splices })
     }
 
     /// Follows `key` as far as the tree goes. The trail holds each (container, index) passed.
@@ -102,12 +164,10 @@ impl<'a> Editor<'a> {
         let segments = key.segments();
         for (depth, segment) in segments.iter().enumerate() {
             let found = match &current.kind {
-                Kind::Mapping { entries, .. } => {
-                    match entries.iter().position(|(name, _)| scalar_text(name) == segment) {
-                        Some(at) => at,
-                        None => return Ok((trail, Place::Missing { mapping: Some(current), depth })),
-                    }
-                }
+                Kind::Mapping { entries, keys, .. } => match keys.find(entries, segment) {
+                    Some(at) => at,
+                    None => return Ok((trail, Place::Missing { mapping: Some(current), depth })),
+                },
                 Kind::Sequence { items, .. } => match index(segment).filter(|at| *at < items.len()) {
                     Some(at) => at,
                     None => return Err(shape(key, "names no item of the list")),
@@ -146,7 +206,7 @@ impl<'a> Editor<'a> {
             });
         }
         let layout = &self.layout;
-        let Kind::Mapping { flow: false, entries } = &container.kind else {
+        let Kind::Mapping { flow: false, entries, .. } = &container.kind else {
             // A list item, or an entry of a flow mapping: replaced in place, on one line.
             let (start, end) =
                 if old.is_empty_scalar() { (old.start, old.start) } else { (old.start, old.end) };
@@ -212,7 +272,9 @@ impl<'a> Editor<'a> {
             };
             return vec![splice];
         };
-        let Kind::Mapping { flow, entries } = &mapping.kind else { unreachable!("entries go into mappings") };
+        let Kind::Mapping { flow, entries, .. } = &mapping.kind else {
+            unreachable!("entries go into mappings")
+        };
         if *flow {
             let entry = format!("{name}: {}", render::inline(value, Quote::Plain));
             return vec![match entries.last() {
@@ -242,33 +304,32 @@ impl<'a> Editor<'a> {
     /// Removes the entry or item at `index` of `container`, with a block entry's own comments.
     fn remove(&self, container: &Node, index: usize) -> Splice {
         let layout = &self.layout;
-        let (flow, starts, ends): (bool, Vec<usize>, Vec<usize>) = match &container.kind {
-            Kind::Mapping { flow, entries } => (
-                *flow,
-                entries.iter().map(|(key, _)| key.start).collect(),
-                entries.iter().map(|(_, value)| value.end).collect(),
-            ),
-            Kind::Sequence { flow, items } => (
-                *flow,
-                items.iter().map(|item| item.start).collect(),
-                items.iter().map(|item| item.end).collect(),
-            ),
+        // Only the neighbours matter: collecting every entry's bounds would make each removal
+        // O(n), and a merge removing many keys O(n²).
+        let (flow, count, bounds): (bool, usize, &dyn Fn(usize) -> (usize, usize)) = match &container.kind {
+            Kind::Mapping { flow, entries, .. } => {
+                (*flow, entries.len(), &|at: usize| (entries[at].0.start, entries[at].1.end))
+            }
+            Kind::Sequence { flow, items } => {
+                (*flow, items.len(), &|at: usize| (items[at].start, items[at].end))
+            }
             _ => unreachable!("containers are collections"),
         };
+        let (own_start, own_end) = bounds(index);
         let is_list = matches!(container.kind, Kind::Sequence { .. });
         // A block list item's line starts at its `-`.
-        let start = if is_list && !flow { layout.line_start(starts[index]) } else { starts[index] };
+        let start = if is_list && !flow { layout.line_start(own_start) } else { own_start };
         if !flow && (layout.starts_line(start) || is_list) {
-            let from = layout.attached_comments_start(layout.line_start(start), layout.column(starts[index]));
+            let from = layout.attached_comments_start(layout.line_start(start), layout.column(own_start));
             let from = if is_list { layout.line_start(start) } else { from };
-            return Splice::new(from, layout.next_line_start(layout.line_end(ends[index])), "");
+            return Splice::new(from, layout.next_line_start(layout.line_end(own_end)), "");
         }
-        if index + 1 < starts.len() {
-            Splice::new(starts[index], starts[index + 1], "")
+        if index + 1 < count {
+            Splice::new(own_start, bounds(index + 1).0, "")
         } else if index > 0 {
-            Splice::new(ends[index - 1], ends[index], "")
+            Splice::new(bounds(index - 1).1, own_end, "")
         } else {
-            Splice::new(starts[index], ends[index], "")
+            Splice::new(own_start, own_end, "")
         }
     }
 }

@@ -5,11 +5,14 @@
 //! again and must mean exactly what the edit means (see [`crate::doc::edit`]); if it does not,
 //! the edit is refused rather than written.
 
+mod batch;
 mod editor;
+mod keys;
 mod render;
 mod text;
 mod tree;
 mod value;
+mod work;
 
 use serde_json::Value;
 
@@ -42,7 +45,8 @@ pub(crate) fn read_flow_value(text: &str) -> Result<Value, DocError> {
 /// Makes `edits` (sets, unsets, pushes) on `text`, which must then read as `expected`.
 pub(crate) fn edit(text: &str, edits: &[Edit], expected: &Value) -> Result<String, DocError> {
     let mut current = text.to_owned();
-    for edit in edits {
+    let mut made = 0;
+    while made < edits.len() {
         let root = tree::parse(&current)?;
         if let Some(root) = &root
             && !matches!(root.kind, tree::Kind::Mapping { .. })
@@ -54,8 +58,24 @@ pub(crate) fn edit(text: &str, edits: &[Edit], expected: &Value) -> Result<Strin
         }
         let editor =
             editor::Editor { layout: text::Layout::new(&current, root.as_ref()), root: root.as_ref() };
-        let splices = editor.splices(edit)?;
-        current = text::apply(&current, splices);
+        if let [last] = &edits[made..] {
+            // Nothing to batch it with: no bookkeeping (this is every single `set`).
+            let splices = editor.change(last)?.splices;
+            current = text::apply(&current, splices);
+            break;
+        }
+        let mut batch = batch::Batch::default();
+        for edit in &edits[made..] {
+            // An edit that fails against this tree may succeed once the batch is made (a key
+            // set inside a mapping an earlier edit creates): only the first one's error stands.
+            match editor.change(edit) {
+                Ok(change) if batch.is_empty() || batch.fits(&change) => batch.add(change),
+                Err(err) if batch.is_empty() => return Err(err),
+                _ => break,
+            }
+            made += 1;
+        }
+        current = text::apply(&current, batch.into_splices());
     }
     let result = read(&current).map_err(|err| DocError::Unsupported {
         message: format!(
@@ -69,4 +89,73 @@ pub(crate) fn edit(text: &str, edits: &[Edit], expected: &Value) -> Result<Strin
         });
     }
     Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Reads and edits do work linear in the document's size, counted (see `work`): a quadratic
+    //! pass over a mapping's keys shows as millions of probes where these bounds allow thousands.
+
+    use std::fmt::Write as _;
+
+    use serde_json::{Map, Value, json};
+
+    use super::work::measure;
+    use crate::doc::{Document, Edit, Format};
+
+    const KEYS: usize = 5_000;
+
+    fn mapping(keys: usize) -> String {
+        (0..keys).fold(String::new(), |mut text, at| {
+            let _ = writeln!(text, "k{at}: {at}");
+            text
+        })
+    }
+
+    #[test]
+    fn reading_a_large_mapping_probes_each_key_a_few_times() {
+        let text = mapping(KEYS);
+        let (value, work) = measure(|| super::read(&text).unwrap());
+        assert_eq!(value.as_object().unwrap().len(), KEYS);
+        assert!(work.key_probes <= 3 * KEYS, "{work:?}: duplicate checks must not scan every earlier key");
+    }
+
+    #[test]
+    fn a_set_in_a_large_mapping_parses_twice_and_probes_each_key_a_few_times() {
+        let text = mapping(KEYS);
+        let document = Document::parse(Format::Yaml, Some(text.as_bytes())).unwrap();
+        let edit = Edit::set(&format!("k{}", KEYS - 1), json!("last")).unwrap();
+        let (edited, work) = measure(|| document.edited(&[edit]).unwrap().unwrap());
+        assert!(edited.ends_with(&format!("k{}: last\n", KEYS - 1)));
+        assert!(work.parses <= 2, "{work:?}: one parse to edit, one to check");
+        assert!(work.key_probes <= 6 * KEYS, "{work:?}");
+        assert!(work.bytes_copied <= 2 * text.len(), "{work:?}");
+    }
+
+    #[test]
+    fn a_merge_of_many_keys_parses_twice_and_copies_each_byte_a_few_times() {
+        let text = mapping(KEYS);
+        let document = Document::parse(Format::Yaml, Some(text.as_bytes())).unwrap();
+        // A quarter of the keys removed, a quarter replaced, as many new ones added.
+        let mut patch = Map::new();
+        for at in 0..KEYS / 2 {
+            let change = if at % 2 == 0 { Value::Null } else { json!("changed") };
+            patch.insert(format!("k{}", at * 2), change);
+            patch.insert(format!("new{at}"), json!(at));
+        }
+        let mut expected = document.value().as_object().unwrap().clone();
+        for (name, change) in &patch {
+            match change {
+                Value::Null => expected.shift_remove(name),
+                change => expected.insert(name.clone(), change.clone()),
+            };
+        }
+        let expected = Value::Object(expected);
+        let merge = Edit::Merge { patch: Value::Object(patch) };
+        let (edited, work) = measure(|| document.edited(&[merge]).unwrap().unwrap());
+        assert_eq!(super::read(&edited).unwrap(), expected);
+        assert!(work.parses <= 2, "{work:?}: one parse to make every edit, one to check them");
+        assert!(work.key_probes <= 8 * KEYS, "{work:?}");
+        assert!(work.bytes_copied <= 2 * edited.len(), "{work:?}: splices are joined in one pass");
+    }
 }

@@ -8,11 +8,14 @@ pub(crate) struct Splice {
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// How deep the collection it adds to is: of insertions at one point, the deeper go first
+    /// (a key added to a nested mapping comes before one added after it to the mapping holding it).
+    pub depth: usize,
 }
 
 impl Splice {
     pub fn new(start: usize, end: usize, text: impl Into<String>) -> Self {
-        Splice { start, end, text: text.into() }
+        Splice { start, end, text: text.into(), depth: 0 }
     }
 
     pub fn insert(at: usize, text: impl Into<String>) -> Self {
@@ -20,13 +23,21 @@ impl Splice {
     }
 }
 
-/// Applies non-overlapping splices.
+/// Applies non-overlapping splices in one pass over the text; insertions at one point go in
+/// the order of their depth, then of the list.
 pub(crate) fn apply(text: &str, mut splices: Vec<Splice>) -> String {
-    splices.sort_by_key(|splice| std::cmp::Reverse((splice.start, splice.end)));
-    let mut out = text.to_owned();
+    splices.sort_by_key(|splice| (splice.start, splice.end, std::cmp::Reverse(splice.depth)));
+    let added: usize = splices.iter().map(|splice| splice.text.len()).sum();
+    let mut out = String::with_capacity(text.len() + added);
+    let mut at = 0;
     for splice in splices {
-        out.replace_range(splice.start..splice.end, &splice.text);
+        debug_assert!(at <= splice.start, "splices do not overlap");
+        out.push_str(&text[at..splice.start]);
+        out.push_str(&splice.text);
+        at = splice.end;
     }
+    out.push_str(&text[at..]);
+    super::work::count(|work| work.bytes_copied += out.len());
     out
 }
 
@@ -55,7 +66,7 @@ impl<'a> Layout<'a> {
     /// The indentation step of the first block collection nested in a block mapping.
     fn nested_step(&self, node: &Node) -> Option<usize> {
         match &node.kind {
-            Kind::Mapping { flow: false, entries } => entries.iter().find_map(|(key, value)| {
+            Kind::Mapping { flow: false, entries, .. } => entries.iter().find_map(|(key, value)| {
                 if value.is_block_collection() {
                     let step =
                         self.column(value.start).checked_sub(self.column(key.start)).filter(|step| *step > 0);

@@ -6,6 +6,7 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
+use super::keys::KeyIndex;
 use crate::doc::error::DocError;
 
 /// How deep collections may nest: deeper input is refused before it can exhaust the stack.
@@ -31,7 +32,7 @@ pub(crate) struct Node {
 pub(crate) enum Kind {
     Scalar { text: String, style: ScalarStyle, tag: Option<Tag> },
     Sequence { flow: bool, items: Vec<Node> },
-    Mapping { flow: bool, entries: Vec<(Node, Node)> },
+    Mapping { flow: bool, entries: Vec<(Node, Node)>, keys: KeyIndex },
     Alias(usize),
 }
 
@@ -47,6 +48,7 @@ impl Node {
 
 /// Parses `text` as one YAML document. An empty document (or one of comments only) is `None`.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, DocError> {
+    super::work::count(|work| work.parses += 1);
     let offsets = ByteOffsets::new(text);
     let mut parser = Parser::new_from_str(text);
     let mut builder = Builder { text, offsets: &offsets, stack: Vec::new(), root: None, documents: 0 };
@@ -83,7 +85,7 @@ impl ByteOffsets {
 
 enum Open {
     Sequence { node: Node, items: Vec<Node> },
-    Mapping { node: Node, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Mapping { node: Node, entries: Vec<(Node, Node)>, keys: KeyIndex, key: Option<Node> },
 }
 
 struct Builder<'a> {
@@ -138,24 +140,34 @@ impl Builder<'_> {
             Event::MappingStart(anchor, _) => {
                 self.check_depth(line)?;
                 let flow = self.text[start..end].starts_with('{');
-                let kind = Kind::Mapping { flow, entries: Vec::new() };
+                let kind = Kind::Mapping { flow, entries: Vec::new(), keys: KeyIndex::default() };
                 let node = Node { kind, start, end, line, anchor };
-                self.stack.push(Open::Mapping { node, entries: Vec::new(), key: None });
+                self.stack.push(Open::Mapping {
+                    node,
+                    entries: Vec::new(),
+                    keys: KeyIndex::default(),
+                    key: None,
+                });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let node = match self.stack.pop().expect("the parser balances starts and ends") {
                     Open::Sequence { mut node, items } => {
-                        node.end = closing_end(&node, end, items.last());
+                        node.end = closing_end(self.text, &node, (start, end), items.last());
                         node.kind = Kind::Sequence {
                             flow: matches!(node.kind, Kind::Sequence { flow: true, .. }),
                             items,
                         };
                         node
                     }
-                    Open::Mapping { mut node, entries, .. } => {
-                        node.end = closing_end(&node, end, entries.last().map(|(_, value)| value));
+                    Open::Mapping { mut node, entries, keys, .. } => {
+                        node.end = closing_end(
+                            self.text,
+                            &node,
+                            (start, end),
+                            entries.last().map(|(_, value)| value),
+                        );
                         let flow = matches!(node.kind, Kind::Mapping { flow: true, .. });
-                        node.kind = Kind::Mapping { flow, entries };
+                        node.kind = Kind::Mapping { flow, entries, keys };
                         node
                     }
                 };
@@ -180,7 +192,7 @@ impl Builder<'_> {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Open::Sequence { items, .. }) => items.push(node),
-            Some(Open::Mapping { entries, key, .. }) => match key.take() {
+            Some(Open::Mapping { entries, keys, key, .. }) => match key.take() {
                 None => {
                     if !matches!(node.kind, Kind::Scalar { .. }) {
                         return Err(DocError::Malformed {
@@ -189,9 +201,7 @@ impl Builder<'_> {
                                 .into(),
                         });
                     }
-                    if let Some((first, _)) =
-                        entries.iter().find(|(existing, _)| scalar_text(existing) == scalar_text(&node))
-                    {
+                    if let Some(first) = keys.find(entries, scalar_text(&node)).map(|at| &entries[at].0) {
                         return Err(DocError::Malformed {
                             line: Some(node.line),
                             message: format!(
@@ -203,7 +213,10 @@ impl Builder<'_> {
                     }
                     *key = Some(node);
                 }
-                Some(done) => entries.push((done, node)),
+                Some(done) => {
+                    entries.push((done, node));
+                    keys.pushed(entries);
+                }
             },
         }
         Ok(())
@@ -212,12 +225,15 @@ impl Builder<'_> {
 
 /// Where a collection ends: after its closing bracket when it is a flow collection, else at the
 /// end of its last child's content (the end event of a block collection sits at the next token,
-/// past any comments and blank lines that follow).
-fn closing_end(node: &Node, end_event_end: usize, last: Option<&Node>) -> usize {
+/// past any comments and blank lines that follow; so may a flow collection's, which then starts
+/// at its bracket, and a comment after the bracket belongs to the line, not to the value).
+fn closing_end(text: &str, node: &Node, end_event: (usize, usize), last: Option<&Node>) -> usize {
     let flow = matches!(node.kind, Kind::Sequence { flow: true, .. } | Kind::Mapping { flow: true, .. });
+    let (event_start, event_end) = end_event;
     match last {
         Some(last) if !flow => last.end.max(node.start),
-        _ => end_event_end,
+        _ if flow && text[event_start..].starts_with([']', '}']) => event_start + 1,
+        _ => event_end,
     }
 }
 
