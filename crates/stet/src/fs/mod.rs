@@ -303,9 +303,10 @@ impl FileKind {
     }
 }
 
-impl fmt::Display for FileKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl FileKind {
+    /// In words, for messages: "a FIFO", "a directory".
+    pub fn describe(self) -> &'static str {
+        match self {
             FileKind::Directory => "a directory",
             FileKind::Fifo => "a FIFO",
             FileKind::CharDevice => "a character device",
@@ -313,7 +314,18 @@ impl fmt::Display for FileKind {
             FileKind::Socket => "a socket",
             FileKind::Symlink => "a symbolic link",
             FileKind::Other => "a special file",
-        })
+        }
+    }
+
+    /// What `meta` describes, in words ("a regular file" for one).
+    pub(crate) fn describe_metadata(meta: &Metadata) -> &'static str {
+        FileKind::of(meta).map_or("a regular file", FileKind::describe)
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
     }
 }
 

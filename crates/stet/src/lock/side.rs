@@ -14,7 +14,7 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::fs::{Fs, not_found_as_none};
+use crate::fs::{FileKind, Fs, not_found_as_none};
 use crate::sys;
 
 /// The longest holder record stet writes is well under this; a longer file is not a record.
@@ -30,8 +30,8 @@ const RECORD_PREFIX: &[u8] = b"{\"pid\":";
 pub enum Foreign {
     /// A directory (under the flock protocol, most likely another tool's mkdir lock).
     Directory,
-    /// Not a regular file nor a directory: "a symbolic link", "a FIFO", "a directory".
-    Kind(&'static str),
+    /// Not a regular file nor a directory: a symbolic link, a FIFO, a device, a socket.
+    Kind(FileKind),
     /// A regular file with this many names (hard links): writing it would write all of them.
     Linked(u64),
     /// A regular file that is neither empty nor a stet holder record.
@@ -42,7 +42,7 @@ impl fmt::Display for Foreign {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Foreign::Directory => f.write_str("a directory"),
-            Foreign::Kind(kind) => f.write_str(kind),
+            Foreign::Kind(kind) => kind.fmt(f),
             Foreign::Linked(links) => write!(f, "a file with {links} hard links"),
             Foreign::Content => {
                 f.write_str("a file stet did not write (it is neither empty nor a stet lock record)")
@@ -54,7 +54,11 @@ impl fmt::Display for Foreign {
 impl Foreign {
     /// A file that is not a regular one, by its kind.
     pub(super) fn of_kind(meta: &Metadata) -> Foreign {
-        if meta.is_dir() { Foreign::Directory } else { Foreign::Kind(sys::describe_file_type(meta)) }
+        match FileKind::of(meta) {
+            Some(FileKind::Directory) => Foreign::Directory,
+            Some(kind) => Foreign::Kind(kind),
+            None => Foreign::Content,
+        }
     }
 }
 

@@ -198,9 +198,10 @@ enum Access {
 /// directory (`stat` never blocks; opening a FIFO or a device might, or might do something).
 fn refuse_special(fs: &dyn crate::fs::Fs, path: &std::path::Path) -> Result<(), LogError> {
     match fs.metadata(path) {
-        Ok(meta) if !meta.is_file() => {
-            Err(LogError::NotAFile { path: path.to_owned(), kind: crate::sys::file_kind(&meta) })
-        }
+        Ok(meta) if !meta.is_file() => Err(LogError::NotAFile {
+            path: path.to_owned(),
+            kind: crate::fs::FileKind::describe_metadata(&meta),
+        }),
         _ => Ok(()),
     }
 }
@@ -220,7 +221,10 @@ fn open_log(fs: &dyn crate::fs::Fs, path: &std::path::Path, access: Access) -> R
     })?;
     let meta = fs.file_metadata(&file).map_err(io_error(path, "stat"))?;
     if !meta.is_file() {
-        return Err(LogError::NotAFile { path: path.to_owned(), kind: crate::sys::file_kind(&meta) });
+        return Err(LogError::NotAFile {
+            path: path.to_owned(),
+            kind: crate::fs::FileKind::describe_metadata(&meta),
+        });
     }
     Ok(file)
 }

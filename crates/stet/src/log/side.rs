@@ -60,7 +60,7 @@ pub(crate) fn open(fs: &dyn Fs, path: &Path, is_stets: impl Fn(&[u8]) -> bool) -
 /// Why a file is not one stet may use, whatever its content.
 fn unusable(meta: &std::fs::Metadata) -> Option<&'static str> {
     if !meta.file_type().is_file() {
-        Some(crate::sys::file_kind(meta))
+        Some(crate::fs::FileKind::describe_metadata(meta))
     } else if crate::sys::link_count(meta) > 1 {
         Some("a file with several hard links")
     } else {

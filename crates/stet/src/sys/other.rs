@@ -38,19 +38,6 @@ pub(crate) fn open_side_file(path: &Path) -> io::Result<(File, bool)> {
     }
 }
 
-pub(crate) fn describe_file_type(meta: &Metadata) -> &'static str {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        "a regular file"
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symbolic link"
-    } else {
-        "not a regular file"
-    }
-}
-
 pub(crate) fn create_new(path: &Path, _mode: u32) -> io::Result<File> {
     OpenOptions::new().write(true).create_new(true).open(path)
 }
@@ -184,18 +171,6 @@ pub(crate) fn open_no_block(path: &Path, create: Option<u32>) -> io::Result<File
     options.open(path)
 }
 
-pub(crate) fn file_kind(meta: &Metadata) -> &'static str {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        "a regular file"
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symbolic link"
-    } else {
-        "a special file"
-    }
-}
 /// Opens a file or directory for reading, refusing a symlink at its last component. Without
 /// `O_NOFOLLOW` a link swapped in between the check and the open can still be followed.
 pub(crate) fn open_read_nofollow(path: &Path) -> io::Result<File> {

@@ -72,30 +72,7 @@ pub(crate) fn open_side_file(path: &Path) -> io::Result<(File, bool)> {
 
 /// The error for a name that holds something other than a regular file.
 fn not_a_side_file(meta: &Metadata) -> io::Error {
-    io::Error::new(io::ErrorKind::AlreadyExists, describe_file_type(meta))
-}
-
-/// What kind of file `meta` describes, in words: "a FIFO", "a directory".
-pub(crate) fn describe_file_type(meta: &Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
-    if kind.is_file() {
-        "a regular file"
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symbolic link"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else {
-        "not a regular file"
-    }
+    io::Error::new(io::ErrorKind::AlreadyExists, crate::fs::FileKind::describe_metadata(meta))
 }
 
 /// Creates a file that must not exist yet. `mode` is filtered by the umask.
@@ -431,28 +408,6 @@ pub(crate) fn open_no_block(path: &Path, create: Option<u32>) -> io::Result<File
     options.open(path)
 }
 
-/// What a file that is not a regular file is, in words for a message.
-pub(crate) fn file_kind(meta: &Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
-    if kind.is_file() {
-        "a regular file"
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symbolic link"
-    } else if kind.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else {
-        "a special file"
-    }
-}
 /// Opens a file or directory for reading without following a symlink at its last component
 /// (`ELOOP` there), and without blocking on a FIFO, so that a caller can fstat it and refuse
 /// whatever stet did not make.
