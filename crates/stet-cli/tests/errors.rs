@@ -1,35 +1,11 @@
 //! Full disks, read-only directories and file systems: clear errors, nothing changed or left.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{json_error, names, require_root, run_with_input, scratch, stderr, stet, stet_bin};
-
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(at: &Path, options: &str) -> Mount {
-        std::fs::create_dir_all(at).unwrap();
-        let status =
-            Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(at).status().unwrap();
-        assert!(status.success(), "mount tmpfs at {}", at.display());
-        Mount(at.to_path_buf())
-    }
-
-    fn remount(&self, options: &str) {
-        let status =
-            Command::new("mount").args(["-o", &format!("remount,{options}")]).arg(&self.0).status().unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
+use crate::support::{
+    Mount, json_error, names, require_root, run_with_input, scratch, stderr, stet, stet_bin,
+};
 
 #[test]
 fn a_full_disk_gives_a_clear_error_and_leaves_the_file_and_no_temp_file() {

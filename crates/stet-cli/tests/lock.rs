@@ -17,7 +17,11 @@ pub fn hold(dir: &Path, args: &[&str], file: &str, seconds: u32) -> Child {
         .expect("stet lock starts");
     let lock = dir.join(format!("{file}.lock"));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !lock.exists() {
+    // Held once the holder's record is in the lock file (an exclusive holder writes it right after
+    // taking the lock); a shared holder's file may stay empty.
+    let held =
+        |lock: &Path| std::fs::metadata(lock).is_ok_and(|meta| meta.len() > 0 || args.contains(&"--shared"));
+    while !held(&lock) {
         assert!(Instant::now() < deadline, "the holder never took the lock");
         std::thread::sleep(Duration::from_millis(5));
     }

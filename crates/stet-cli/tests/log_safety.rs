@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{json_error, names, require_root, run, run_with_input, scratch, stderr, stet};
+use crate::support::{Mount, json_error, names, require_root, run, run_with_input, scratch, stderr, stet};
 
 /// Runs `command`; a command still running after `limit` is killed and the test fails: stet must
 /// never block on a file.
@@ -319,25 +319,6 @@ fn an_index_stet_did_not_make_is_left_alone_and_appends_go_on_without_it() {
             })
             .collect();
         assert!(leftovers.is_empty(), "{name}: nothing left behind: {leftovers:?}");
-    }
-}
-
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(at: &Path, options: &str) -> Mount {
-        std::fs::create_dir_all(at).unwrap();
-        let status =
-            Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(at).status().unwrap();
-        assert!(status.success(), "mount tmpfs at {}", at.display());
-        Mount(at.to_path_buf())
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
     }
 }
 

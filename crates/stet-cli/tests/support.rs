@@ -94,3 +94,34 @@ pub fn interop_dir() -> PathBuf {
 
 /// The shell increment used as an update command.
 pub const INCREMENT: [&str; 3] = ["sh", "-c", "read n; echo $((n+1))"];
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+pub struct Mount(pub PathBuf);
+
+impl Mount {
+    pub fn tmpfs(at: &Path, options: &str) -> Mount {
+        std::fs::create_dir_all(at).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount tmpfs at {}", at.display());
+        Mount(at.to_path_buf())
+    }
+
+    pub fn remount(&self, options: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
