@@ -322,12 +322,12 @@ impl<'a> Index<'a> {
         let written = bytes
             .chunks(PAGE)
             .try_for_each(|page| fs.write_all(&mut file, page))
-            .and_then(|()| fs.sync(&file))
-            .and_then(|()| fs.rename(&temp, path));
+            .and_then(|()| fs.sync(&file));
         if let Err(err) = written {
             let _ = fs.remove_file(&temp);
             return Err(err);
         }
+        publish(fs, &temp, path)?;
         drop(file);
         // The file just renamed into place is stet's; opened as every side file is, all the same.
         let file = fs.open_no_follow(path)?;
@@ -489,4 +489,90 @@ fn line_before_hash(fs: &dyn Fs, log: &File, end: u64) -> io::Result<u64> {
     }
     let start = lines::line_start_before(fs, log, end - 1)?;
     Ok(xxh3_64(&read_range(fs, log, start, end)?))
+}
+/// Puts the index written at `temp` in place at `path`, never replacing a file stet did not make:
+/// a name found free is taken with a no-replace rename; a name found taken is exchanged with it,
+/// and what was there, now at `temp`, is removed if it is stet's (or empty) and put back
+/// otherwise (someone planted it since the index was checked). Nothing is left at `temp`, except
+/// a foreign file that could not be put back, which is then named in the error.
+fn publish(fs: &dyn Fs, temp: &Path, path: &Path) -> io::Result<()> {
+    match fs.rename_noreplace(temp, path) {
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(err) => {
+            let _ = fs.remove_file(temp);
+            return Err(err);
+        }
+        Ok(()) => return Ok(()),
+    }
+    match fs.rename_exchange(temp, path) {
+        Ok(true) => {}
+        // No exchange on this file system: the name was checked to be stet's moments ago.
+        Ok(false) => {
+            return fs.rename(temp, path).inspect_err(|_| {
+                let _ = fs.remove_file(temp);
+            });
+        }
+        Err(err) => {
+            let _ = fs.remove_file(temp);
+            return Err(err);
+        }
+    }
+    match side::open(fs, temp, is_stets) {
+        Ok(Side::Usable(_) | Side::Missing) => {
+            let _ = fs.remove_file(temp);
+            Ok(())
+        }
+        Ok(Side::Foreign(found)) => {
+            let restored = fs.rename_exchange(temp, path).is_ok_and(|swapped| swapped);
+            let message = if restored {
+                let _ = fs.remove_file(temp);
+                format!(
+                    "{} is {found}, put there meanwhile; stet left it and goes on without an index",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "{} was {found}; it could not be put back and is now at {}",
+                    path.display(),
+                    temp.display()
+                )
+            };
+            Err(io::Error::new(io::ErrorKind::AlreadyExists, message))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::publish;
+    use crate::fs::Real;
+
+    fn scratch() -> tempfile::TempDir {
+        tempfile::Builder::new().prefix("stet-index-").tempdir().expect("a temporary directory")
+    }
+
+    #[test]
+    fn publishing_an_index_never_replaces_a_file_planted_at_its_name() {
+        let dir = scratch();
+        let (temp, path) = (dir.path().join(".i.stet-1-00000000.tmp"), dir.path().join(".log.stet-index"));
+        std::fs::write(&temp, b"STETIDX new").unwrap();
+        std::fs::write(&path, b"someone's notes\n").unwrap();
+        let err = publish(&Real, &temp, &path).expect_err("a foreign file at the name is not replaced");
+        assert!(err.to_string().contains("stet-index"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"someone's notes\n", "the planted file is back in place");
+        assert!(!temp.exists(), "the new index is not left behind");
+    }
+
+    #[test]
+    fn publishing_an_index_replaces_stets_own_and_takes_a_free_name() {
+        let dir = scratch();
+        let (temp, path) = (dir.path().join(".i.stet-1-00000000.tmp"), dir.path().join(".log.stet-index"));
+        std::fs::write(&temp, b"STETIDX first").unwrap();
+        publish(&Real, &temp, &path).expect("a free name is taken");
+        std::fs::write(&temp, b"STETIDX second").unwrap();
+        publish(&Real, &temp, &path).expect("stet's own index is replaced");
+        assert_eq!(std::fs::read(&path).unwrap(), b"STETIDX second");
+        assert!(!temp.exists(), "the old index is removed");
+    }
 }
