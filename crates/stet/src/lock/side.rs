@@ -44,9 +44,7 @@ impl fmt::Display for Foreign {
             Foreign::Directory => f.write_str("a directory"),
             Foreign::Kind(kind) => kind.fmt(f),
             Foreign::Linked(links) => write!(f, "a file with {links} hard links"),
-            Foreign::Content => {
-                f.write_str("a file stet did not write (it is neither empty nor a stet lock record)")
-            }
+            Foreign::Content => f.write_str("a file that is neither empty nor a stet lock record"),
         }
     }
 }
