@@ -27,6 +27,8 @@ pub(super) struct Held {
     fs: Arc<dyn Fs>,
     lock_path: PathBuf,
     file: File,
+    /// The inode locked (device, inode), which the lock path must still name.
+    id: (u64, u64),
     kind: LockKind,
     tracked: Tracked,
 }
@@ -41,7 +43,8 @@ pub(super) fn try_acquire(
     // From the lock file's creation until it is recorded for interrupt cleanup.
     let _held_off = interrupt::hold_off();
     loop {
-        let (file, _, created) = side::open(&**fs, lock_path)?;
+        let (file, existing) = side::open(&**fs, lock_path)?;
+        let created = existing.is_none();
         if !fs.try_lock(&file, kind)? {
             return Ok(None);
         }
@@ -49,21 +52,20 @@ pub(super) fn try_acquire(
         let checked = names_inode(&**fs, lock_path, &file).map_err(SideError::Io).and_then(|current| {
             let Some(meta) = current else { return Ok(None) };
             side::check_content(&**fs, lock_path, &file, &meta, created)?;
-            let tracked = interrupt::track(Leftover::LockFile {
-                path: lock_path.to_path_buf(),
-                id: sys::file_id(&meta),
-            });
+            let id = sys::file_id(&meta);
+            let tracked = interrupt::track(Leftover::LockFile { path: lock_path.to_path_buf(), id });
             if kind == LockKind::Exclusive {
                 fs.overwrite(&file, meta.len(), &holder.to_json())?;
             }
-            Ok(Some(tracked))
+            Ok(Some((id, tracked)))
         });
         match checked {
-            Ok(Some(tracked)) => {
+            Ok(Some((id, tracked))) => {
                 return Ok(Some(Held {
                     fs: fs.clone(),
                     lock_path: lock_path.to_path_buf(),
                     file,
+                    id,
                     kind,
                     tracked,
                 }));
@@ -92,6 +94,8 @@ pub(super) struct Kept {
     checked: bool,
     /// Set once it served as a lock: it stays on disk while kept, and must go on an interrupt.
     tracked: Option<Tracked>,
+    /// The inode, once it served as a lock.
+    id: Option<(u64, u64)>,
 }
 
 /// Like [`try_acquire`] (exclusive), but on the lock file kept open in `slot`, reopening it only
@@ -105,8 +109,9 @@ pub(super) fn try_acquire_reusing(
     let _held_off = interrupt::hold_off();
     loop {
         if slot.is_none() {
-            let (file, _, created) = side::open(fs, lock_path)?;
-            *slot = Some(Kept { file, created, checked: false, tracked: None });
+            let (file, existing) = side::open(fs, lock_path)?;
+            let created = existing.is_none();
+            *slot = Some(Kept { file, created, checked: false, tracked: None, id: None });
         }
         let kept = slot.as_mut().expect("the slot was just filled");
         if !fs.try_lock(&kept.file, LockKind::Exclusive)? {
@@ -116,10 +121,10 @@ pub(super) fn try_acquire_reusing(
             let Some(meta) = current else { return Ok(false) };
             if !kept.checked {
                 side::check_content(fs, lock_path, &kept.file, &meta, kept.created)?;
-                kept.tracked = Some(interrupt::track(Leftover::LockFile {
-                    path: lock_path.to_path_buf(),
-                    id: sys::file_id(&meta),
-                }));
+                let id = sys::file_id(&meta);
+                kept.tracked =
+                    Some(interrupt::track(Leftover::LockFile { path: lock_path.to_path_buf(), id }));
+                kept.id = Some(id);
                 kept.checked = true;
             }
             fs.overwrite(&kept.file, meta.len(), &holder.to_json())?;
@@ -141,6 +146,7 @@ pub(super) fn try_acquire_reusing(
 /// Whether the kept lock file, held now, is still the one at its path.
 pub(super) fn still_named(fs: &dyn Fs, lock_path: &Path, kept: Option<&Kept>) -> io::Result<bool> {
     match kept {
+        Some(Kept { id: Some(id), .. }) => names_id(fs, lock_path, *id),
         Some(kept) => Ok(names_inode(fs, lock_path, &kept.file)?.is_some()),
         None => Ok(false),
     }
@@ -165,6 +171,11 @@ pub(super) fn close_reused(fs: &dyn Fs, lock_path: &Path, kept: Kept) -> io::Res
     Ok(())
 }
 
+/// Whether `path` names the inode `id`.
+fn names_id(fs: &dyn Fs, path: &Path, id: (u64, u64)) -> io::Result<bool> {
+    Ok(not_found_as_none(fs.symlink_metadata(path))?.is_some_and(|meta| sys::file_id(&meta) == id))
+}
+
 /// If `path` still names the inode `file` has open, that file's metadata.
 pub(super) fn names_inode(fs: &dyn Fs, path: &Path, file: &File) -> io::Result<Option<Metadata>> {
     let ours = fs.file_metadata(file)?;
@@ -181,14 +192,15 @@ impl Held {
     }
 
     /// Whether the lock path still names the file this holder locked: someone may have removed
-    /// or replaced it (`rm FILE.lock`), letting another process lock a new file there.
+    /// or replaced it (`rm FILE.lock`), letting another process lock a new file there. (The inode
+    /// cannot be reused by another file meanwhile: this holder keeps it open.)
     pub(super) fn still_named(&self) -> io::Result<bool> {
-        Ok(names_inode(&*self.fs, &self.lock_path, &self.file)?.is_some())
+        names_id(&*self.fs, &self.lock_path, self.id)
     }
 
     /// Unlinks the lock file if no one else holds it, then unlocks by closing.
     pub(super) fn release(self) -> io::Result<()> {
-        let Held { fs, lock_path, file, kind, tracked } = self;
+        let Held { fs, lock_path, file, kind, tracked, .. } = self;
         let removed = tracked.finish(|| {
             // A shared holder may remove the file only once it is the last holder: it asks for an
             // exclusive lock without waiting (a conversion other holders make fail).

@@ -234,7 +234,12 @@ fn write_record(
     id: (u64, u64),
 ) -> Result<Option<(u64, u64)>, SideError> {
     let path = holder_path(lock_dir);
-    let (file, meta, created) = side::open(fs, &path)?;
+    let (file, existing) = side::open(fs, &path)?;
+    let created = existing.is_none();
+    let meta = match existing {
+        Some(meta) => meta,
+        None => fs.file_metadata(&file)?,
+    };
     side::check_content(fs, &path, &file, &meta, created)?;
     let record = Record { holder: holder.clone(), dir: Some(id) };
     let bytes = serde_json::to_vec(&record).expect("a holder record always serializes");

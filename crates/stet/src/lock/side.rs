@@ -83,8 +83,9 @@ impl From<io::Error> for SideError {
 }
 
 /// Opens (creating if missing) the side file at `path`; refuses what is not a regular file with
-/// one link. Returns the file, its metadata, and whether this call created it.
-pub(super) fn open(fs: &dyn Fs, path: &Path) -> Result<(File, Metadata, bool), SideError> {
+/// one link. Returns the file and, unless this call created it (then it is a new regular file with
+/// one link, and its metadata is not read), its metadata.
+pub(super) fn open(fs: &dyn Fs, path: &Path) -> Result<(File, Option<Metadata>), SideError> {
     let (file, created) = match fs.open_side_file(path) {
         Ok(opened) => opened,
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
@@ -92,15 +93,10 @@ pub(super) fn open(fs: &dyn Fs, path: &Path) -> Result<(File, Metadata, bool), S
         }
         Err(err) => return Err(SideError::Io(err)),
     };
-    let meta = match fs.file_metadata(&file) {
-        Ok(meta) => meta,
-        Err(err) => {
-            if created {
-                let _ = fs.remove_file(path);
-            }
-            return Err(err.into());
-        }
-    };
+    if created {
+        return Ok((file, None));
+    }
+    let meta = fs.file_metadata(&file)?;
     if !meta.is_file() {
         return Err(SideError::Foreign { side: path.to_path_buf(), what: Foreign::of_kind(&meta) });
     }
@@ -108,7 +104,7 @@ pub(super) fn open(fs: &dyn Fs, path: &Path) -> Result<(File, Metadata, bool), S
     if links > 1 {
         return Err(SideError::Foreign { side: path.to_path_buf(), what: Foreign::Linked(links) });
     }
-    Ok((file, meta, created))
+    Ok((file, Some(meta)))
 }
 
 /// What stands at `path` after an open refused it, if it can be told.
