@@ -4,39 +4,9 @@
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use crate::support::{json_error, names, require_root, scratch, stderr, stet, stet_bin};
-
-/// Longer than any refusal takes; a command still running then is blocked on the file.
-const HANG: Duration = Duration::from_secs(10);
-
-/// Runs `command` with `input` on stdin, and fails the test (after killing it) if it has not
-/// ended within [`HANG`].
-fn run_bounded(command: &mut Command, input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the command starts");
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // A refusal may come before stdin is read; the pipe then closes early, which is its right.
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    let started = Instant::now();
-    while child.try_wait().expect("the child can be waited for").is_none() {
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} blocked for {HANG:?} instead of refusing at once");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("the command ends")
-}
+use crate::support::{json_error, names, require_root, run_bounded, scratch, stderr, stet, stet_bin};
 
 /// `stet` run as the unprivileged user 65534 in `dir`.
 fn as_nobody(dir: &Path) -> Command {

@@ -125,3 +125,32 @@ impl Drop for Mount {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// Longer than any refusal takes; a command still running then is blocked on the file.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `command` with `input` on stdin, and fails the test (after killing it) if it has not
+/// ended within [`HANG`].
+pub fn run_bounded(command: &mut std::process::Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // A refusal may come before stdin is read; the pipe then closes early, which is its right.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("the child can be waited for").is_none() {
+        if started.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} blocked for {HANG:?} instead of refusing at once");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("the command ends")
+}

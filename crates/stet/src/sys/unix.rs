@@ -54,12 +54,7 @@ pub(crate) fn open_side_file(path: &Path) -> io::Result<(File, bool)> {
             Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
             Err(err) => return Err(err),
         }
-        match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)
-        {
+        match open_no_follow(path) {
             Ok(file) => return Ok((file, false)),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
@@ -393,7 +388,7 @@ pub(crate) fn open_no_follow(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)
 }
 
