@@ -156,6 +156,21 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<OsString>,
     },
+    /// Answer JSON-lines requests on stdin, one response line each on stdout, in order
+    #[command(
+        long_about = "Answer JSON-lines requests on stdin, one response line each on stdout, in order, \
+flushed after each: {\"id\", \"op\", ...args} in, {\"id\", \"ok\", \"result\"|\"error\"} out. \
+Ops: get set unset push merge version write new log.append log.read log.verify log.repair \
+lease.acquire lease.renew lease.release lease.status lease.cleanup. The global flags apply to every \
+request; a request may set \"owner\" and \"timeout\". See README, \"stet batch\"."
+    )]
+    Batch,
+    /// Print a shell completion script
+    Completions {
+        /// The shell: bash, zsh or fish
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,18 +251,24 @@ pub enum LeaseCommand {
     },
     /// Extend --owner's leases on PATHs to --ttl from now
     Renew {
+        /// Paths --owner holds leases on
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// The new lifetime, from now (default: lease.ttl, 30s)
         #[arg(long, value_name = "DUR")]
         ttl: Option<String>,
     },
     /// Release --owner's leases on PATHs
     Release {
+        /// Paths --owner holds leases on (one not held is not an error)
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
     /// List leases (of --owner, overlapping PATHs when given)
-    Status { paths: Vec<PathBuf> },
+    Status {
+        /// Only leases overlapping these paths (default: all)
+        paths: Vec<PathBuf>,
+    },
     /// Release everything --owner holds, or remove every expired lease
     Cleanup {
         /// Remove expired leases instead of --owner's
@@ -256,8 +277,10 @@ pub enum LeaseCommand {
     },
     /// Hold leases on PATHs, renewed, while COMMAND runs; release them when it ends
     Run {
+        /// Files or directories to lease to --owner while COMMAND runs
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// The lease's lifetime, renewed every third of it (default: lease.ttl, 30s)
         #[arg(long, value_name = "DUR")]
         ttl: Option<String>,
         /// Keep trying for this long while another owner holds an overlapping lease

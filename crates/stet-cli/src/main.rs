@@ -7,11 +7,10 @@ mod cmd;
 mod context;
 mod failure;
 mod flags;
+mod help;
 
 use std::io::Write;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use failure::Failure;
 use flags::{Cli, Command};
@@ -19,7 +18,7 @@ use flags::{Cli, Command};
 fn main() -> ExitCode {
     clean_up_on_signals();
     let json_output = wants_json();
-    let cli = match Cli::try_parse() {
+    let cli = match help::parse() {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;
@@ -49,6 +48,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut help::command(), "stet", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
     let ctx = context::Context::build(&cli.global)?;
     if let Some(path) = cli.command.changes() {
         ctx.check_lease(path)?;
@@ -68,6 +71,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::New { dir, slug, pattern, template, assignments } => {
             cmd::new::run(&ctx, &dir, &slug, &pattern, template.as_deref(), &assignments)
         }
+        Command::Batch => Err(Failure::usage("stet batch is not built yet")),
+        Command::Completions { .. } => unreachable!("completions are printed before the context is built"),
     }
 }
 
