@@ -1,6 +1,9 @@
 //! stet makes the plain-text files shared by people, tools and AI agents safe to change
 //! concurrently and safe across crashes.
 //!
+//! - [`Project`]: the front door. A project root with its configuration, owner and policies,
+//!   offering every operation of the contract, leases enforced, errors carrying the contract's
+//!   codes. The modules below are the layer it is built on.
 //! - [`atomic`]: replace a file atomically and durably ([`atomic::write`]).
 //! - [`lock`]: lock a file against other processes ([`lock::lock`]), with the flock protocol or
 //!   the directory protocol of npm `proper-lockfile`.
@@ -28,10 +31,12 @@ pub mod interrupt;
 pub mod lease;
 pub mod lock;
 pub mod log;
+pub mod project;
 pub mod root;
 mod sys;
 mod target;
 pub mod update;
 pub mod version;
 
+pub use project::{Code, Error, Options, Project};
 pub use version::Version;
