@@ -23,7 +23,18 @@
 //! A response is `{"id", "ok": true, "result": ...}` or `{"id", "ok": false, "error": {"code",
 //! "message", ...}}`. See [`request`] for each op's fields.
 
+mod dispatch;
 pub mod request;
 mod serve;
 
+use std::io::{self, BufRead, Write};
+
+pub use dispatch::answer;
 pub use serve::{Ended, Reply, Served, serve_with};
+
+/// Answers every request of `input` with `project`, in order, on `output` (see the
+/// [crate documentation](crate)). Returns at the end of the input, or when the client closes the
+/// output; an error reading the input or writing the output is returned as it is.
+pub fn serve(project: &stet::Project, input: impl BufRead, output: impl Write) -> io::Result<Served> {
+    serve_with(input, output, |request| answer(project, request))
+}

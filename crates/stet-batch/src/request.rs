@@ -95,7 +95,7 @@ pub struct Get {
 pub struct Assign {
     pub path: PathBuf,
     pub values: Map<String, Value>,
-    pub if_version: Option<String>,
+    pub if_version: Option<stet::Version>,
     #[serde(default)]
     pub must_exist: bool,
     pub format: Option<String>,
@@ -106,7 +106,7 @@ pub struct Assign {
 pub struct Unset {
     pub path: PathBuf,
     pub keys: Vec<String>,
-    pub if_version: Option<String>,
+    pub if_version: Option<stet::Version>,
     #[serde(default)]
     pub must_exist: bool,
     pub format: Option<String>,
@@ -119,7 +119,7 @@ pub struct Unset {
 pub struct Merge {
     pub path: PathBuf,
     pub patch: Value,
-    pub if_version: Option<String>,
+    pub if_version: Option<stet::Version>,
     #[serde(default)]
     pub must_exist: bool,
     pub format: Option<String>,

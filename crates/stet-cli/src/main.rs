@@ -71,7 +71,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::New { dir, slug, pattern, template, assignments } => {
             cmd::new::run(&ctx, &dir, &slug, &pattern, template.as_deref(), &assignments)
         }
-        Command::Batch => Err(Failure::usage("stet batch is not built yet")),
+        Command::Batch => {
+            let as_failure = |err: stet::Error| {
+                let mut failure = Failure::new(err.code().as_str(), err.message());
+                failure.path = err.path().map(std::path::Path::to_path_buf);
+                failure
+            };
+            cmd::batch::run(&cmd::batch::project_of(&cli.global).map_err(as_failure)?).map_err(as_failure)
+        }
         Command::Completions { .. } => unreachable!("completions are printed before the context is built"),
     }
 }

@@ -1,5 +1,6 @@
 //! One module a command.
 
+pub mod batch;
 pub mod doc;
 pub mod lease;
 pub mod lock;
