@@ -70,7 +70,9 @@ fn run(project: &Project, op: Op) -> Result<Value, Error> {
                     .decode(encoded.as_bytes())
                     .map_err(|err| Error::usage(format!("\"content_base64\" is not base64: {err}")))?,
                 _ => {
-                    return Err(Error::usage("write takes exactly one of \"content\" and \"content_base64\""));
+                    return Err(Error::usage(
+                        "write takes exactly one of \"content\" and \"content_base64\"",
+                    ));
                 }
             };
             let mode = write.mode.as_deref().map(mode).transpose()?;

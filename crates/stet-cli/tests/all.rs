@@ -1,8 +1,10 @@
 //! The `stet` command's integration tests: real processes racing, killed, and failing.
 
+mod batch;
 mod config;
 mod doc;
 mod errors;
+mod help;
 mod interop;
 mod interrupts;
 mod kill;
