@@ -15,7 +15,7 @@ use stet::lock::Lock;
 use signal_hook::SigId;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
-use crate::failure::Failure;
+use stet::{Code, Error};
 
 /// What the command did.
 pub struct Outcome {
@@ -63,9 +63,8 @@ pub fn run(
     stdin: Option<&[u8]>,
     capture: bool,
     guard: &Guard<'_>,
-) -> Result<Outcome, Failure> {
-    let (program, arguments) =
-        argv.split_first().ok_or_else(|| Failure::usage("no command given after --"))?;
+) -> Result<Outcome, Error> {
+    let (program, arguments) = argv.split_first().ok_or_else(|| Error::usage("no command given after --"))?;
     let forwarding = Forwarding::install()?;
     let mut command = Command::new(program);
     command
@@ -78,7 +77,7 @@ pub fn run(
     let inherited = match guard {
         Guard::InheritLock(file) => Some(
             file.try_clone_to_owned_inheritable()
-                .map_err(|err| Failure::new("EIO", format!("cannot pass the lock to the command: {err}")))?,
+                .map_err(|err| Error::new(Code::Io, format!("cannot pass the lock to the command: {err}")))?,
         ),
         Guard::EndWithStet => {
             end_with_parent(&mut command);
@@ -111,8 +110,8 @@ pub fn run(
     if let Some(feeder) = feeder {
         let _ = feeder.join();
     }
-    read.map_err(|err| Failure::new("EIO", format!("cannot read the output of the command: {err}")))?;
-    let status = status.map_err(|err| Failure::new("EIO", format!("cannot wait for the command: {err}")))?;
+    read.map_err(|err| Error::new(Code::Io, format!("cannot read the output of the command: {err}")))?;
+    let status = status.map_err(|err| Error::new(Code::Io, format!("cannot wait for the command: {err}")))?;
     Ok(Outcome { status, stdout })
 }
 
@@ -179,7 +178,7 @@ static PENDING: AtomicI32 = AtomicI32::new(0);
 struct Forwarding(Vec<SigId>);
 
 impl Forwarding {
-    fn install() -> Result<Forwarding, Failure> {
+    fn install() -> Result<Forwarding, Error> {
         let mut ids = Vec::new();
         for signal in [SIGTERM, SIGHUP, SIGINT, SIGQUIT] {
             let forward = signal == SIGTERM || signal == SIGHUP;
@@ -198,7 +197,7 @@ impl Forwarding {
                     }
                 })
             }
-            .map_err(|err| Failure::new("EIO", format!("cannot handle signals: {err}")))?;
+            .map_err(|err| Error::new(Code::Io, format!("cannot handle signals: {err}")))?;
             ids.push(id);
         }
         RUNNING.store(true, Ordering::SeqCst);
@@ -229,11 +228,11 @@ impl Drop for Forwarding {
 }
 
 /// As shells do: 127 when the command is missing, 126 when it cannot be run.
-fn spawn_failure(program: &std::ffi::OsStr, err: &std::io::Error) -> Failure {
+fn spawn_failure(program: &std::ffi::OsStr, err: &std::io::Error) -> Error {
     let name = program.to_string_lossy();
     if err.kind() == std::io::ErrorKind::NotFound {
-        Failure::new("ENOTFOUND", format!("command not found: {name}")).with_status(127)
+        Error::new(Code::NotFound, format!("command not found: {name}")).with_exit_status(127)
     } else {
-        Failure::new("EPERM", format!("cannot run {name}: {err}")).with_status(126)
+        Error::new(Code::Permission, format!("cannot run {name}: {err}")).with_exit_status(126)
     }
 }

@@ -91,6 +91,9 @@ pub enum Command {
         /// The document's format, when the extension does not say: md, yaml, json or toml
         #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
         format: Option<stet::doc::Format>,
+        /// Print {"value", "version"} from one read (for an optimistic save)
+        #[arg(long)]
+        with_version: bool,
     },
     /// Set keys of a document, keeping everything else byte for byte
     Set(AssignArgs),
@@ -217,24 +220,6 @@ pub enum LogCommand {
     },
 }
 
-impl Command {
-    /// The path this command changes, which another owner's lease may forbid.
-    pub fn changes(&self) -> Option<&std::path::Path> {
-        match self {
-            Command::Write { file, .. }
-            | Command::Update { file, .. }
-            | Command::Unset { file, .. }
-            | Command::Merge { file, .. } => Some(file),
-            Command::Set(args) | Command::Push(args) => Some(&args.file),
-            Command::New { dir, .. } => Some(dir),
-            Command::Log { command: LogCommand::Append { log, .. } | LogCommand::Repair { log } } => {
-                Some(log)
-            }
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum LeaseCommand {
     /// Lease PATHs to --owner, all or none (renews those it already holds)
@@ -313,6 +298,9 @@ pub struct EditOptions {
     /// Edit only if FILE is still at this version (as `stet version` prints; `none`: must not exist)
     #[arg(long, value_name = "V", value_parser = parse_version)]
     pub if_version: Option<stet::Version>,
+    /// A missing FILE is ENOTFOUND (exit 1) instead of being created
+    #[arg(long)]
+    pub must_exist: bool,
     /// The document's format, when the extension does not say: md, yaml, json or toml
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<stet::doc::Format>,

@@ -1,6 +1,6 @@
-//! The `stet` command: a thin layer over the `stet` library. It parses arguments into a typed
-//! command, builds the library's policies from flags and `.stet/config.toml`, and maps errors to
-//! the exit codes and JSON shapes of the contract.
+//! The `stet` command: an adapter over the library's front door, [`stet::Project`]. It parses
+//! arguments into a typed command, opens the project with the global flags as options, calls
+//! the project, and renders the result and the error (text, or the contract's JSON).
 
 mod child;
 mod cmd;
@@ -12,8 +12,8 @@ mod help;
 use std::io::Write;
 use std::process::ExitCode;
 
-use failure::Failure;
 use flags::{Cli, Command};
+use stet::Error;
 
 fn main() -> ExitCode {
     clean_up_on_signals();
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
                 };
             }
             if json_output {
-                return Failure::usage(summary(&err.to_string())).report(true);
+                return failure::report(&Error::usage(summary(&err.to_string())), true);
             }
             let _ = err.print();
             return ExitCode::from(2);
@@ -43,24 +43,23 @@ fn main() -> ExitCode {
     stet::interrupt::checkpoint();
     match outcome {
         Ok(code) => code,
-        Err(failure) => failure.report(json_output),
+        Err(error) => failure::report(&error, json_output),
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Failure> {
+fn run(cli: Cli) -> Result<ExitCode, Error> {
     if let Command::Completions { shell } = cli.command {
         clap_complete::generate(shell, &mut help::command(), "stet", &mut std::io::stdout());
         return Ok(ExitCode::SUCCESS);
     }
     let ctx = context::Context::build(&cli.global)?;
-    if let Some(path) = cli.command.changes() {
-        ctx.check_lease(path)?;
-    }
     match cli.command {
         Command::Write { file, create_new, mode } => cmd::write::run(&ctx, &file, create_new, mode),
         Command::Update { file, command } => cmd::update::run(&ctx, &file, &command),
         Command::Lock { file, shared, command } => cmd::lock::run(&ctx, &file, shared, &command),
-        Command::Get { file, key, format } => cmd::doc::get(&ctx, &file, key.as_deref(), format),
+        Command::Get { file, key, format, with_version } => {
+            cmd::doc::get(&ctx, &file, key.as_deref(), format, with_version)
+        }
         Command::Set(args) => cmd::doc::set(&ctx, &args, false),
         Command::Push(args) => cmd::doc::set(&ctx, &args, true),
         Command::Unset { file, keys, options } => cmd::doc::unset(&ctx, &file, &keys, &options),
@@ -71,14 +70,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::New { dir, slug, pattern, template, assignments } => {
             cmd::new::run(&ctx, &dir, &slug, &pattern, template.as_deref(), &assignments)
         }
-        Command::Batch => {
-            let as_failure = |err: stet::Error| {
-                let mut failure = Failure::new(err.code().as_str(), err.message());
-                failure.path = err.path().map(std::path::Path::to_path_buf);
-                failure
-            };
-            cmd::batch::run(&cmd::batch::project_of(&cli.global).map_err(as_failure)?).map_err(as_failure)
-        }
+        Command::Batch => cmd::batch::run(&ctx.project),
         Command::Completions { .. } => unreachable!("completions are printed before the context is built"),
     }
 }
@@ -118,12 +110,17 @@ fn summary(text: &str) -> String {
 }
 
 /// Prints a command's result; a closed stdout (`stet ... | head`) is not an error.
-pub(crate) fn print_output(text: &str) -> Result<(), Failure> {
+pub(crate) fn print_output(text: &str) -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::new("EIO", format!("cannot write to standard output: {err}")))
+            Err(Error::new(stet::Code::Io, format!("cannot write to standard output: {err}")))
         }
         _ => Ok(()),
     }
+}
+
+/// Prints a result as the contract's JSON (one line).
+pub(crate) fn print_json(result: &impl serde::Serialize) -> Result<(), Error> {
+    print_output(&serde_json::to_string(result).expect("results serialize to JSON"))
 }

@@ -4,28 +4,19 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-use serde_json::json;
-use stet::atomic::{Existing, Mode};
+use stet::project::WriteOptions;
+use stet::{Code, Error};
 
 use crate::context::Context;
-use crate::failure::Failure;
 
-pub fn run(ctx: &Context, file: &Path, create_new: bool, mode: Option<u32>) -> Result<ExitCode, Failure> {
+pub fn run(ctx: &Context, file: &Path, create_new: bool, mode: Option<u32>) -> Result<ExitCode, Error> {
     let mut bytes = Vec::new();
     std::io::stdin().read_to_end(&mut bytes).map_err(|err| {
-        Failure::new("EIO", format!("cannot read standard input: {err}; {} was not changed", file.display()))
+        Error::new(Code::Io, format!("cannot read standard input: {err}; {} was not changed", file.display()))
     })?;
-    let writer = ctx.writer.clone().mode(mode.map_or(Mode::Keep, Mode::Set)).existing(if create_new {
-        Existing::Fail
-    } else {
-        Existing::Replace
-    });
-    let written = stet::update::replace(&ctx.locker, &writer, file, &bytes)?;
+    let written = ctx.project.write(file, &bytes, WriteOptions { create_new, mode })?;
     if ctx.json {
-        crate::print_output(
-            &json!({ "path": file, "bytes": written.bytes, "version": written.version.to_string() })
-                .to_string(),
-        )?;
+        crate::print_json(&written)?;
     } else if !ctx.quiet {
         crate::print_output(&written.version.to_string())?;
     }

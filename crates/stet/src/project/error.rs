@@ -141,6 +141,13 @@ impl Error {
         Error::new(Code::of_io(err), format!("{what} {}: {err}", path.display())).with_path(path)
     }
 
+    /// The same error with another exit status (a command stet could not start: 126, 127).
+    #[must_use]
+    pub fn with_exit_status(mut self, status: u8) -> Self {
+        self.status = status;
+        self
+    }
+
     /// The same error naming `path`.
     #[must_use]
     pub fn with_path(mut self, path: &Path) -> Self {
