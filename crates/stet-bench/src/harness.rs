@@ -209,12 +209,15 @@ pub fn run(options: &[&str]) -> io::Result<()> {
     if only.is_none_or(|only| only == "lease") {
         out.push_str(&crate::lease_suite::extras(&dir, quick)?);
     }
+    if only.is_none_or(|only| only == "batch") {
+        out.push_str(&crate::batch_suite::run(&tools, &dir, runs, scale)?);
+    }
     std::fs::remove_dir_all(&dir)?;
     print!("{out}");
     Ok(())
 }
 
-fn run_suite(suite: &Suite, runs: usize, dir: &Path) -> io::Result<Vec<Row>> {
+pub(crate) fn run_suite(suite: &Suite, runs: usize, dir: &Path) -> io::Result<Vec<Row>> {
     let mut rows: Vec<Row> =
         suite.contestants.iter().map(|c| Row::new(c.name, matches!(c.shape, Shape::ProcessPerOp))).collect();
     for run in 0..runs {

@@ -4,13 +4,14 @@
 //! locked, durable read-increment-write of the counter. Reports ops/s, ratios to the floor, lost
 //! updates and fairness.
 //!
-//! Usage: `stet-bench [--quick] [--runs N]` (the table goes to stdout).
-//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib FILE N`,
+//! Usage: `stet-bench [--quick] [--runs N] [--only counter|doc|log|lease|batch]` (the table goes to stdout).
+//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib|batch-lib|batch-pipe FILE N`,
 //! `once FILE [HELPER...]`, `incr`, `doc-once FILE VALUE`.
 
 // Statistics over operation counts: f64 precision is ample.
 #![allow(clippy::cast_precision_loss)]
 
+mod batch_suite;
 mod doc;
 mod doc_suite;
 mod floor;
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
     let result = match words.as_slice() {
         ["worker", kind, file, ops] if kind.starts_with("log-") => {
             log_suite::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
+        }
+        ["worker", kind, file, ops] if kind.starts_with("batch-") => {
+            batch_suite::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
         }
         ["worker", kind, file, ops] if kind.starts_with("doc-") => {
             doc::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
