@@ -44,25 +44,25 @@ fn run(project: &Project, op: Op) -> Result<Value, Error> {
     match op {
         Op::Get(get) => {
             let got = project.get(&get.path, get.key.as_deref(), format(get.format.as_deref())?)?;
-            if get.with_version { to_json(&got) } else { Ok(got.value) }
+            Ok(if get.with_version { to_json(&got) } else { got.value })
         }
         Op::Set(assign) => {
-            let (path, values, options) = assignments(assign)?;
-            to_json(&project.set(&path, &values, options)?)
+            let Assignments { path, values, options } = assignments(assign)?;
+            Ok(to_json(&project.set(&path, &values, options)?))
         }
         Op::Push(assign) => {
-            let (path, values, options) = assignments(assign)?;
-            to_json(&project.push(&path, &values, options)?)
+            let Assignments { path, values, options } = assignments(assign)?;
+            Ok(to_json(&project.push(&path, &values, options)?))
         }
         Op::Unset(unset) => {
             let options = edit_options(unset.if_version, unset.must_exist, unset.format.as_deref())?;
-            to_json(&project.unset(&unset.path, &unset.keys, options)?)
+            Ok(to_json(&project.unset(&unset.path, &unset.keys, options)?))
         }
         Op::Merge(merge) => {
             let options = edit_options(merge.if_version, merge.must_exist, merge.format.as_deref())?;
-            to_json(&project.merge(&merge.path, merge.patch, options)?)
+            Ok(to_json(&project.merge(&merge.path, merge.patch, options)?))
         }
-        Op::Version(version) => to_json(&project.version(&version.path)?),
+        Op::Version(version) => Ok(to_json(&project.version(&version.path)?)),
         Op::Write(write) => {
             let bytes = match (write.content, write.content_base64) {
                 (Some(text), None) => text.into_bytes(),
@@ -77,7 +77,7 @@ fn run(project: &Project, op: Op) -> Result<Value, Error> {
             };
             let mode = write.mode.as_deref().map(mode).transpose()?;
             let options = WriteOptions { create_new: write.create_new, mode };
-            to_json(&project.write(&write.path, &bytes, options)?)
+            Ok(to_json(&project.write(&write.path, &bytes, options)?))
         }
         Op::New(new) => {
             let mut options = NewEntryOptions::new(new.slug);
@@ -86,14 +86,14 @@ fn run(project: &Project, op: Op) -> Result<Value, Error> {
             }
             options.template = new.template;
             options.set = new.set.into_iter().collect();
-            to_json(&project.new_entry(&new.dir, &options)?)
+            Ok(to_json(&project.new_entry(&new.dir, &options)?))
         }
         Op::LogAppend(append) => log_append(project, append),
         Op::LogRead(read) => log_read(project, &read),
         Op::LogVerify(log) => {
             let found = project.log_verify(&log.path)?;
             if found.clean {
-                return to_json(&found);
+                return Ok(to_json(&found));
             }
             // As `stet log verify` exits 65 when the log is not clean, the response is not ok.
             let message = format!(
@@ -104,30 +104,37 @@ fn run(project: &Project, op: Op) -> Result<Value, Error> {
             );
             Err(Error::new(Code::Malformed, message)
                 .with_path(&log.path)
-                .with_extra("report", to_json(&found)?))
+                .with_extra("report", to_json(&found)))
         }
-        Op::LogRepair(log) => to_json(&project.log_repair(&log.path)?),
+        Op::LogRepair(log) => Ok(to_json(&project.log_repair(&log.path)?)),
         Op::LeaseAcquire(acquire) => {
             let wait = acquire.wait.as_deref().map(wait).transpose()?;
-            to_json(&project.lease_acquire(&acquire.paths, ttl(acquire.ttl.as_deref())?, wait)?)
+            Ok(to_json(&project.lease_acquire(&acquire.paths, ttl(acquire.ttl.as_deref())?, wait)?))
         }
-        Op::LeaseRenew(renew) => to_json(&project.lease_renew(&renew.paths, ttl(renew.ttl.as_deref())?)?),
-        Op::LeaseRelease(release) => to_json(&project.lease_release(&release.paths)?),
-        Op::LeaseStatus(status) => to_json(&project.lease_status(&status.paths)?),
-        Op::LeaseCleanup(cleanup) => to_json(&project.lease_cleanup(if cleanup.expired {
+        Op::LeaseRenew(renew) => Ok(to_json(&project.lease_renew(&renew.paths, ttl(renew.ttl.as_deref())?)?)),
+        Op::LeaseRelease(release) => Ok(to_json(&project.lease_release(&release.paths)?)),
+        Op::LeaseStatus(status) => Ok(to_json(&project.lease_status(&status.paths)?)),
+        Op::LeaseCleanup(cleanup) => Ok(to_json(&project.lease_cleanup(if cleanup.expired {
             Cleanup::Expired
         } else {
             Cleanup::Owner
-        })?),
+        })?)),
     }
 }
 
-fn assignments(assign: Assign) -> Result<(PathBuf, Vec<(String, Value)>, EditOptions), Error> {
+/// `set`'s and `push`'s arguments as the facade takes them.
+struct Assignments {
+    path: PathBuf,
+    values: Vec<(String, Value)>,
+    options: EditOptions,
+}
+
+fn assignments(assign: Assign) -> Result<Assignments, Error> {
     let options = edit_options(assign.if_version, assign.must_exist, assign.format.as_deref())?;
     if assign.values.is_empty() {
         return Err(Error::usage("\"values\" is empty: give at least one key and its value"));
     }
-    Ok((assign.path, assign.values.into_iter().collect(), options))
+    Ok(Assignments { path: assign.path, values: assign.values.into_iter().collect(), options })
 }
 
 fn edit_options(
@@ -150,7 +157,7 @@ fn log_append(project: &Project, append: LogAppend) -> Result<Value, Error> {
         (None, true) => Some(IdRule::Content),
         (None, false) => None,
     };
-    to_json(&project.log_append(&append.path, &events, ids)?)
+    Ok(to_json(&project.log_append(&append.path, &events, ids)?))
 }
 
 /// `{"events": [...], "next"}`: the events as they are in the log (with `with_offsets`, each as
@@ -176,8 +183,8 @@ fn log_read(project: &Project, read: &LogRead) -> Result<Value, Error> {
     Ok(Value::Object(result))
 }
 
-fn to_json(result: &impl Serialize) -> Result<Value, Error> {
-    Ok(serde_json::to_value(result).expect("the facade's results serialize to JSON"))
+fn to_json(result: &impl Serialize) -> Value {
+    serde_json::to_value(result).expect("the facade's results serialize to JSON")
 }
 
 fn format(name: Option<&str>) -> Result<Option<Format>, Error> {

@@ -17,7 +17,7 @@ const STORY: &str =
 /// Runs `stet ARGS batch` over `requests`, one per line; returns the process's output and its
 /// responses, parsed.
 fn batch(dir: &Path, args: &[&str], requests: &[Value]) -> (Output, Vec<Value>) {
-    let input: String = requests.iter().map(|request| format!("{request}\n")).collect();
+    let input: String = requests.iter().flat_map(|request| [request.to_string(), "\n".into()]).collect();
     batch_text(dir, args, &input)
 }
 
@@ -191,7 +191,7 @@ fn a_request_overrides_the_batch_owner_and_timeout() {
     let root = dir.path();
     std::fs::write(root.join("story.md"), STORY).unwrap();
     std::fs::create_dir(root.join("specs")).unwrap();
-    let holder = hold(root, &[], "story.md", 20);
+    let mut holder = hold(root, &[], "story.md", 20);
     let started = Instant::now();
     let (_, responses) = batch(
         root,
@@ -204,7 +204,9 @@ fn a_request_overrides_the_batch_owner_and_timeout() {
         ],
     );
     assert!(started.elapsed() < Duration::from_secs(10), "timeout 0 tried once instead of waiting forever");
+    // SAFETY: signalling our own child.
     unsafe { libc::kill(holder.id() as i32, libc::SIGTERM) };
+    let _ = holder.wait();
     assert_eq!(responses[0]["error"]["code"], "ELOCK_TIMEOUT", "{}", responses[0]);
     assert_eq!(result(&responses[1])["leases"][0]["owner"], "agent-7");
     assert_eq!(responses[2]["error"]["code"], "ELEASED", "another owner is refused: {}", responses[2]);
@@ -353,6 +355,6 @@ fn eight_batches_and_eight_cli_processes_lose_no_update() {
 #[test]
 fn a_batch_with_no_input_exits_zero_and_prints_nothing() {
     let dir = scratch();
-    let output = run(&mut Command::new(crate::support::stet_bin()).current_dir(dir.path()).arg("batch"));
+    let output = run(Command::new(crate::support::stet_bin()).current_dir(dir.path()).arg("batch"));
     assert!(output.status.success() && output.stdout.is_empty(), "{output:?}");
 }
