@@ -3,6 +3,7 @@
 mod config;
 mod doc;
 mod errors;
+mod front_door;
 mod interop;
 mod interrupts;
 mod kill;
