@@ -195,3 +195,188 @@ fn a_stet_directory_made_by_the_user_gets_no_gitignore() {
         "stet adds no file to a directory it did not make"
     );
 }
+
+/// A cause of failure: what to set up, the command that meets it, and the library call that does.
+struct Cause {
+    name: &'static str,
+    setup: fn(&std::path::Path),
+    args: &'static [&'static str],
+    input: &'static [u8],
+    call: fn(&stet::Project, &std::path::Path) -> Result<(), stet::Error>,
+}
+
+fn causes() -> Vec<Cause> {
+    use serde_json::json;
+    use stet::project::{EditOptions, WriteOptions};
+    fn doc(dir: &std::path::Path) {
+        std::fs::write(dir.join("f.md"), "---\nn: 1\n---\n").unwrap();
+    }
+    vec![
+        Cause {
+            name: "a missing document",
+            setup: |_| {},
+            args: &["get", "missing.md"],
+            input: b"",
+            call: |project, dir| project.get(&dir.join("missing.md"), None, None).map(drop),
+        },
+        Cause {
+            name: "a malformed document",
+            setup: |dir| std::fs::write(dir.join("bad.json"), "{\"a\": [1,\n").unwrap(),
+            args: &["set", "bad.json", "a=1"],
+            input: b"",
+            call: |project, dir| {
+                project
+                    .set(&dir.join("bad.json"), &[("a".into(), json!(1))], EditOptions::default())
+                    .map(drop)
+            },
+        },
+        Cause {
+            name: "a stale version",
+            setup: doc,
+            args: &["set", "f.md", "n=2", "--if-version", "0000000000000000"],
+            input: b"",
+            call: |project, dir| {
+                let stale = EditOptions {
+                    if_version: Some("0000000000000000".parse().unwrap()),
+                    ..EditOptions::default()
+                };
+                project.set(&dir.join("f.md"), &[("n".into(), json!(2))], stale).map(drop)
+            },
+        },
+        Cause {
+            name: "a file that exists for --create-new",
+            setup: doc,
+            args: &["write", "f.md", "--create-new"],
+            input: b"x",
+            call: |project, dir| {
+                let options = WriteOptions { create_new: true, mode: None };
+                project.write(&dir.join("f.md"), b"x", options).map(drop)
+            },
+        },
+        Cause {
+            name: "another owner's lease",
+            setup: |dir| {
+                let alice = stet::Options::new().owner(Some("alice".into())).open(dir).unwrap();
+                alice
+                    .lease_acquire(&[dir.join("f.md")], Some(std::time::Duration::from_secs(600)), None)
+                    .unwrap();
+            },
+            args: &["--owner", "bob", "write", "f.md"],
+            input: b"x",
+            call: |project, dir| {
+                project
+                    .with_owner(Some("bob".into()))
+                    .write(&dir.join("f.md"), b"x", WriteOptions::default())
+                    .map(drop)
+            },
+        },
+        Cause {
+            name: "a lease without an owner",
+            setup: |_| {},
+            args: &["lease", "acquire", "f.md"],
+            input: b"",
+            call: |project, dir| project.lease_acquire(&[dir.join("f.md")], None, None).map(drop),
+        },
+        Cause {
+            name: "a directory for a file",
+            setup: |dir| std::fs::create_dir(dir.join("d")).unwrap(),
+            args: &["write", "d"],
+            input: b"x",
+            call: |project, dir| project.write(&dir.join("d"), b"x", WriteOptions::default()).map(drop),
+        },
+        Cause {
+            name: "an event that is not JSON",
+            setup: |_| {},
+            args: &["log", "append", "e.ndjson", "not json"],
+            input: b"",
+            call: |_, dir| stet::project::parse_event(&dir.join("e.ndjson"), "not json").map(drop),
+        },
+        Cause {
+            name: "a missing log",
+            setup: |_| {},
+            args: &["log", "read", "e.ndjson"],
+            input: b"",
+            call: |project, dir| project.log_read(&dir.join("e.ndjson"), 0, None).map(drop),
+        },
+        Cause {
+            name: "a file with two hard links",
+            setup: |dir| {
+                std::fs::write(dir.join("a"), "x").unwrap();
+                std::fs::hard_link(dir.join("a"), dir.join("b")).unwrap();
+            },
+            args: &["write", "a"],
+            input: b"y",
+            call: |project, dir| project.write(&dir.join("a"), b"y", WriteOptions::default()).map(drop),
+        },
+        Cause {
+            name: "a lock of the other protocol",
+            setup: |dir| {
+                doc(dir);
+                std::fs::create_dir(dir.join("f.md.lock")).unwrap();
+            },
+            args: &["set", "f.md", "n=2"],
+            input: b"",
+            call: |project, dir| {
+                project.set(&dir.join("f.md"), &[("n".into(), json!(2))], EditOptions::default()).map(drop)
+            },
+        },
+        Cause {
+            name: "a lock held by another process",
+            setup: |dir| {
+                doc(dir);
+                let project = stet::Project::open(dir).unwrap();
+                // Held until this test process ends: the command is another process, and the
+                // library call below is made from another thread.
+                std::mem::forget(
+                    project.lock_guard(&dir.join("f.md"), stet::lock::LockKind::Exclusive).unwrap(),
+                );
+            },
+            args: &["--timeout", "0", "set", "f.md", "n=2"],
+            input: b"",
+            call: |project, dir| {
+                let project = project.with_lock_wait(stet::lock::Wait::Immediately);
+                let file = dir.join("f.md");
+                std::thread::spawn(move || {
+                    project.set(&file, &[("n".into(), json!(2))], EditOptions::default()).map(drop)
+                })
+                .join()
+                .unwrap()
+            },
+        },
+        Cause {
+            name: "a malformed configuration",
+            setup: |dir| {
+                std::fs::create_dir(dir.join(".stet")).unwrap();
+                std::fs::write(dir.join(".stet/config.toml"), "[lock]\ntimeout = \"soon\"\n").unwrap();
+            },
+            args: &["version", "f.md"],
+            input: b"",
+            call: |_, _| unreachable!("the project does not open"),
+        },
+    ]
+}
+
+#[test]
+fn each_cause_of_failure_gets_the_same_code_and_status_from_the_library_and_the_command() {
+    for cause in causes() {
+        let (for_cli, for_library) = (scratch(), scratch());
+        for dir in [for_cli.path(), for_library.path()] {
+            std::fs::create_dir(dir.join(".git")).unwrap();
+            (cause.setup)(dir);
+        }
+        let output = run_with_input(stet(for_cli.path()).arg("--json").args(cause.args), cause.input);
+        let printed = json_error(&output);
+        let err = match stet::Project::open(for_library.path()) {
+            Ok(project) => (cause.call)(&project, for_library.path()).expect_err(cause.name),
+            Err(err) => err,
+        };
+        assert_eq!(
+            printed["code"],
+            err.code().as_str(),
+            "{}: the command printed {printed}, the library gave {err}",
+            cause.name
+        );
+        assert_eq!(output.status.code(), Some(i32::from(err.exit_status())), "{}", cause.name);
+        assert_eq!(printed.get("holder").is_some(), err.holder().is_some(), "{}: {printed}", cause.name);
+    }
+}
