@@ -205,6 +205,7 @@ struct Cause {
     call: fn(&stet::Project, &std::path::Path) -> Result<(), stet::Error>,
 }
 
+#[allow(clippy::too_many_lines)] // a table: one entry per cause
 fn causes() -> Vec<Cause> {
     use serde_json::json;
     use stet::project::{EditOptions, WriteOptions};

@@ -60,7 +60,7 @@ fn another_owners_live_lease_refuses_every_change_and_its_owner_may_make_them() 
     std::fs::create_dir(&docs).unwrap();
     std::fs::write(docs.join("events.ndjson"), "{\"id\": 0}\n").unwrap();
     let alice = as_owner(dir.path(), Some("alice"));
-    alice.lease_acquire(&[docs.clone()], Some(Duration::from_secs(600)), None).expect("alice takes docs/");
+    alice.lease_acquire(&[&docs], Some(Duration::from_secs(600)), None).expect("alice takes docs/");
 
     for owner in [Some("bob"), None] {
         for (what, outcome) in every_change(&as_owner(dir.path(), owner), &docs) {
@@ -153,13 +153,13 @@ fn results_serialize_to_the_contracts_json_shapes() {
     let appended = project.log_append(&log, &[json!({"id": 1}), json!({"id": 1})], None).unwrap();
     assert_eq!(appended.json(), json!({"appended": 1, "duplicates": 1, "offset": 0, "cut": null}));
     let owner = as_owner(dir.path(), Some("alice"));
-    let leases = owner.lease_acquire(&[file.clone()], None, None).unwrap();
+    let leases = owner.lease_acquire(&[&file], None, None).unwrap();
     let lease = leases.json();
     assert_eq!(lease["leases"][0]["path"], "s.md");
     for field in ["owner", "acquired_at", "expires_at", "expired", "pid", "host"] {
         assert!(lease["leases"][0].get(field).is_some(), "{field} in {lease}");
     }
-    assert_eq!((owner.lease_release(&[file]).unwrap()).json(), json!({"released": 1}));
+    assert_eq!((owner.lease_release(&[&file]).unwrap()).json(), json!({"released": 1}));
     assert_eq!((owner.lease_cleanup(Cleanup::Owner).unwrap()).json(), json!({"released": []}));
 }
 
@@ -240,7 +240,7 @@ fn leases_held_while_work_runs_are_renewed_and_released_after() {
     let alice = as_owner(dir.path(), Some("alice"));
     let path: PathBuf = dir.path().join("a.md");
     let seen = alice
-        .lease_hold(&[path.clone()], Some(Duration::from_millis(600)), None, || {
+        .lease_hold(&[&path], Some(Duration::from_millis(600)), None, || {
             std::thread::sleep(Duration::from_millis(900));
             as_owner(dir.path(), Some("bob")).write(&path, b"x", WriteOptions::default())
         })

@@ -106,8 +106,8 @@ impl Project {
     }
 
     /// Applies an RFC 7396 merge patch.
-    pub fn merge(&self, path: &Path, patch: Value, options: EditOptions) -> Result<Edited, Error> {
-        self.edit(path, &[Edit::Merge { patch }], options)
+    pub fn merge(&self, path: &Path, merge_patch: Value, options: EditOptions) -> Result<Edited, Error> {
+        self.edit(path, &[Edit::Merge { patch: merge_patch }], options)
     }
 
     fn exists(&self, path: &Path) -> Result<bool, Error> {

@@ -59,7 +59,7 @@ impl Project {
             lock.check()?;
             match lock.release() {
                 Err(err @ LockError::Compromised { .. }) => return Err(err.into()),
-                Err(err) => self.notify(Notice::ReleaseFailed { message: err.to_string() }),
+                Err(err) => self.notify(&Notice::ReleaseFailed { message: err.to_string() }),
                 Ok(()) => {}
             }
             Ok(outcome)

@@ -24,7 +24,10 @@ impl Project {
                 crate::log::append(&self.locker_for(path), self.durability(), path, events, Some(&rule))
                     .map_err(|err| Error::log(path, err))?;
             if let Some(notice) = &appended.index_notice {
-                self.notify(Notice::IndexUnusable { path: notice.path.clone(), message: notice.to_string() });
+                self.notify(&Notice::IndexUnusable {
+                    path: notice.path.clone(),
+                    message: notice.to_string(),
+                });
             }
             Ok(Appended {
                 appended: appended.appended,
@@ -102,7 +105,7 @@ impl LogReader {
             match self.reader.next_item().map_err(|err| Error::log(&self.path, err))? {
                 Some(Item::Event(entry)) => return Ok(Some(entry)),
                 Some(Item::Corrupt { line, offset }) => {
-                    self.project.notify(Notice::CorruptLine { path: self.path.clone(), line, offset });
+                    self.project.notify(&Notice::CorruptLine { path: self.path.clone(), line, offset });
                 }
                 None => return Ok(None),
             }
@@ -121,7 +124,7 @@ impl LogReader {
         let changed = self.reader.notice_change().map_err(|err| Error::log(&self.path, err))?;
         if let Some(changed) = changed {
             let (path, offset, skipped) = (self.path.clone(), changed.offset, changed.skipped);
-            self.project.notify(match changed.change {
+            self.project.notify(&match changed.change {
                 Change::Truncated => Notice::LogTruncated { path, offset, skipped },
                 _ => Notice::LogReplaced { path, offset, skipped },
             });

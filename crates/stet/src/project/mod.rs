@@ -431,9 +431,9 @@ impl Project {
         Ok(self.leases()?.check(path, self.owner())?)
     }
 
-    fn notify(&self, notice: Notice) {
+    fn notify(&self, notice: &Notice) {
         if let Some(notices) = &self.inner.notices {
-            notices(&notice);
+            notices(notice);
         }
     }
 
