@@ -4,6 +4,7 @@ mod batch;
 mod config;
 mod doc;
 mod errors;
+mod front_door;
 mod help;
 mod interop;
 mod interrupts;

@@ -70,15 +70,8 @@ pub enum EntryError {
     #[error(transparent)]
     Lock(#[from] LockError),
     /// A file-system step failed.
-    #[error("cannot {step} {}: {source}", path.display())]
-    Io {
-        /// The path concerned.
-        path: PathBuf,
-        /// What stet was doing.
-        step: &'static str,
-        /// The operating system's error.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 /// Creates the next entry in `request.dir`.
@@ -428,7 +421,7 @@ fn mode_of(_meta: &std::fs::Metadata) -> u32 {
 
 fn io_error(path: &Path, step: &'static str) -> impl FnOnce(io::Error) -> EntryError {
     let path = path.to_owned();
-    move |source| EntryError::Io { path, step, source }
+    move |source| EntryError::Io(crate::fs::IoError { path, step, source })
 }
 
 #[cfg(test)]

@@ -22,3 +22,29 @@ pub fn discover(explicit: Option<&Path>, cwd: &Path) -> PathBuf {
 fn nearest_holding(start: &Path, marker: &str) -> Option<PathBuf> {
     start.ancestors().find(|dir| dir.join(marker).is_dir()).map(Path::to_path_buf)
 }
+
+/// What `.stet/.gitignore` holds: the runtime state stays out of version control, the
+/// configuration (and this file) in.
+pub const GITIGNORE: &str = "\
+# Written by stet when it made this directory: stet keeps its runtime state here (leases,
+# transaction journals), which belongs to this checkout only. The configuration is shared.
+*
+!.gitignore
+!config.toml
+";
+
+/// Gives a `.stet/` that stet has just made its `.gitignore`. It is created exclusively (never
+/// through a link, never over a file someone put there), and a failure is not an error: the file
+/// is a courtesy to version control, not part of any protocol.
+pub(crate) fn write_gitignore(
+    fs: &dyn crate::fs::Fs,
+    stet_dir: &Path,
+    durability: crate::atomic::Durability,
+) {
+    let path = stet_dir.join(".gitignore");
+    let Ok(mut file) = fs.create_new(&path, 0o644) else { return };
+    let written = fs.write_all(&mut file, GITIGNORE.as_bytes());
+    if written.is_ok() && durability == crate::atomic::Durability::Sync {
+        let _ = fs.sync(&file).and_then(|()| fs.sync_dir(stet_dir));
+    }
+}

@@ -8,5 +8,6 @@ mod lease;
 mod lock;
 mod lock_props;
 mod log;
+mod project;
 mod support;
 mod update;

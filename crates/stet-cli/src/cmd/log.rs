@@ -35,18 +35,17 @@ pub fn run(ctx: &Context, command: LogCommand) -> Result<ExitCode, Error> {
 }
 
 fn append(ctx: &Context, log: &Path, event: Option<&str>, ids: Option<IdRule>) -> Result<ExitCode, Error> {
-    let events = match event {
-        Some(text) => parse_event(log, text)?,
-        None => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|err| {
-                Error::new(
-                    Code::Malformed,
-                    format!("cannot read events from standard input: {err}; nothing was appended"),
-                )
-            })?;
-            parse_events(log, &text)?
-        }
+    let events = if let Some(text) = event {
+        parse_event(log, text)?
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|err| {
+            Error::new(
+                Code::Malformed,
+                format!("cannot read events from standard input: {err}; nothing was appended"),
+            )
+        })?;
+        parse_events(log, &text)?
     };
     let appended = ctx.project.log_append(log, &events, ids)?;
     if ctx.json {

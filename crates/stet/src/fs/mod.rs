@@ -10,6 +10,20 @@ mod fault;
 
 pub use fault::{Fault, Faulty, Op};
 
+/// A file-system step that failed, and the file or directory it concerned: the one I/O error
+/// that `lease`, `log` and `entry` errors carry (`lock` and `atomic` name their own steps).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {step} {}: {source}", path.display())]
+pub struct IoError {
+    /// The file or directory concerned.
+    pub path: std::path::PathBuf,
+    /// What stet was doing, as a verb: `"read"`, `"create"`, `"list"`.
+    pub step: &'static str,
+    /// The operating system's error.
+    #[source]
+    pub source: std::io::Error,
+}
+
 use std::fmt;
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Write};

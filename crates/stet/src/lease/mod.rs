@@ -116,20 +116,13 @@ pub enum LeaseError {
     #[error(transparent)]
     Write(#[from] crate::atomic::WriteError),
     /// A file-system step failed.
-    #[error("cannot {step} {}: {source}", path.display())]
-    Io {
-        /// The file or directory concerned.
-        path: PathBuf,
-        /// What stet was doing.
-        step: &'static str,
-        /// The operating system's error.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 fn io_error(path: &Path, step: &'static str) -> impl FnOnce(io::Error) -> LeaseError {
     let path = path.to_owned();
-    move |source| LeaseError::Io { path, step, source }
+    move |source| LeaseError::Io(crate::fs::IoError { path, step, source })
 }
 
 /// The leases of one root.
@@ -191,7 +184,7 @@ impl Leases {
             if source.kind() == io::ErrorKind::NotFound {
                 LeaseError::Invalid(format!("{} cannot be resolved: {source}", path.display()))
             } else {
-                LeaseError::Io { path: path.to_owned(), step: "resolve", source }
+                LeaseError::Io(crate::fs::IoError { path: path.to_owned(), step: "resolve", source })
             }
         })?;
         let relative = real

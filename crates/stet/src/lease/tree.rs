@@ -89,7 +89,9 @@ impl Node {
             Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
                 return Err(LeaseError::Foreign { path: record, what: "a symbolic link".into() });
             }
-            Err(source) => return Err(LeaseError::Io { path: record, step: "read", source }),
+            Err(source) => {
+                return Err(LeaseError::Io(crate::fs::IoError { path: record, step: "read", source }));
+            }
         };
         self.check_dirs(fs)?;
         let meta = fs.file_metadata(&file).map_err(io_error(&record, "inspect"))?;
@@ -112,7 +114,7 @@ impl Node {
         let record = self.record();
         match fs.remove_file(&record) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => {
-                return Err(LeaseError::Io { path: record, step: "remove", source: err });
+                return Err(LeaseError::Io(crate::fs::IoError { path: record, step: "remove", source: err }));
             }
             _ => {}
         }
@@ -138,7 +140,13 @@ impl Node {
             Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
                 return Err(LeaseError::Foreign { path: self.dir.clone(), what: "a symbolic link".into() });
             }
-            Err(source) => return Err(LeaseError::Io { path: self.dir.clone(), step: "open", source }),
+            Err(source) => {
+                return Err(LeaseError::Io(crate::fs::IoError {
+                    path: self.dir.clone(),
+                    step: "open",
+                    source,
+                }));
+            }
         };
         let kind = if mode == Mode::Exclusive { LockKind::Exclusive } else { LockKind::Shared };
         let started = Instant::now();
@@ -162,8 +170,9 @@ impl Node {
     fn create(&self, fs: &dyn Fs, durability: Durability) -> Result<(), LeaseError> {
         if self.depth == 0
             && let Some(stet_dir) = self.tree.parent()
+            && make_dir(fs, stet_dir, durability)?
         {
-            make_dir(fs, stet_dir, durability)?;
+            crate::root::write_gitignore(fs, stet_dir, durability);
         }
         if !make_dir(fs, &self.dir, durability)? {
             let meta = fs.symlink_metadata(&self.dir).map_err(io_error(&self.dir, "inspect"))?;
@@ -194,7 +203,13 @@ fn read_bounded(fs: &dyn Fs, file: &File, size: u64, record: &Path) -> Result<Ve
             Ok(0) => break,
             Ok(read) => len += read,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => return Err(LeaseError::Io { path: record.to_owned(), step: "read", source }),
+            Err(source) => {
+                return Err(LeaseError::Io(crate::fs::IoError {
+                    path: record.to_owned(),
+                    step: "read",
+                    source,
+                }));
+            }
         }
     }
     if len > MAX_RECORD {
@@ -223,7 +238,13 @@ fn make_dir(fs: &dyn Fs, dir: &Path, durability: Durability) -> Result<bool, Lea
     match fs.create_dir(dir) {
         Ok(()) => {}
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-        Err(err) => return Err(LeaseError::Io { path: dir.to_owned(), step: "create", source: err }),
+        Err(err) => {
+            return Err(LeaseError::Io(crate::fs::IoError {
+                path: dir.to_owned(),
+                step: "create",
+                source: err,
+            }));
+        }
     }
     if durability == Durability::Sync
         && let Some(parent) = dir.parent()
@@ -247,7 +268,9 @@ pub(crate) fn walk(
     match fs.symlink_metadata(dir) {
         Ok(meta) => check_node_dir(dir, &meta)?,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(LeaseError::Io { path: dir.to_owned(), step: "inspect", source }),
+        Err(source) => {
+            return Err(LeaseError::Io(crate::fs::IoError { path: dir.to_owned(), step: "inspect", source }));
+        }
     }
     visit_tree(fs, dir, components, visit, true)
 }
@@ -274,7 +297,13 @@ fn visit_tree(
         Err(err) if err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ENOTDIR) => {
             return Ok(());
         }
-        Err(err) => return Err(LeaseError::Io { path: dir.to_owned(), step: "list", source: err }),
+        Err(err) => {
+            return Err(LeaseError::Io(crate::fs::IoError {
+                path: dir.to_owned(),
+                step: "list",
+                source: err,
+            }));
+        }
     };
     for name in names {
         let Some(name) = name.to_str() else { continue };
@@ -294,7 +323,9 @@ fn visit_tree(
                     Err(err) => visit(components, Read::Bad(err)),
                 },
                 Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
-                Err(source) => Err(LeaseError::Io { path: child, step: "inspect", source }),
+                Err(source) => {
+                    Err(LeaseError::Io(crate::fs::IoError { path: child, step: "inspect", source }))
+                }
             };
             components.pop();
             walked?;

@@ -170,20 +170,13 @@ pub enum LogError {
     #[error(transparent)]
     Write(#[from] crate::atomic::WriteError),
     /// A file-system step failed.
-    #[error("cannot {step} {}: {source}", path.display())]
-    Io {
-        /// The file concerned.
-        path: PathBuf,
-        /// What stet was doing.
-        step: &'static str,
-        /// The operating system's error.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 fn io_error(path: &std::path::Path, step: &'static str) -> impl FnOnce(io::Error) -> LogError {
     let path = path.to_owned();
-    move |source| LogError::Io { path, step, source }
+    move |source| LogError::Io(crate::fs::IoError { path, step, source })
 }
 
 /// How a log is opened.
@@ -216,7 +209,7 @@ fn open_log(fs: &dyn crate::fs::Fs, path: &std::path::Path, access: Access) -> R
         } else if let Err(special) = refuse_special(fs, path) {
             special // a directory opened for writing fails with EISDIR: say what it is
         } else {
-            LogError::Io { path: path.to_owned(), step: "open", source }
+            LogError::Io(crate::fs::IoError { path: path.to_owned(), step: "open", source })
         }
     })?;
     let meta = fs.file_metadata(&file).map_err(io_error(path, "stat"))?;

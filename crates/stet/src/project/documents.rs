@@ -25,40 +25,44 @@ impl Project {
     /// The document at `path` as JSON, or its value at `key` (a dotted path or a JSON Pointer),
     /// with the version of the bytes it was read from. A missing file or key is `ENOTFOUND`.
     pub fn get(&self, path: &Path, key: Option<&str>, format: Option<Format>) -> Result<Got, Error> {
-        refuse_directory(self, path)?;
-        let (document, version) = crate::doc::read(self.fs(), path, format)?;
-        if version == Version::MISSING {
-            return Err(not_found(path));
-        }
-        let value = match key {
-            None => document.value(),
-            Some(key) => {
-                let key_path = KeyPath::parse(key).map_err(|err| Error::document(path, &err))?;
-                crate::doc::lookup(document.value(), &key_path).ok_or_else(|| {
-                    Error::new(Code::NotFound, format!("{} has no key `{key}`", path.display()))
-                        .with_path(path)
-                })?
+        self.given(path, || {
+            refuse_directory(self, path)?;
+            let (document, version) = crate::doc::read(self.fs(), path, format)?;
+            if version == Version::MISSING {
+                return Err(not_found(path));
             }
-        };
-        Ok(Got { value: value.clone(), version })
+            let value = match key {
+                None => document.value(),
+                Some(key) => {
+                    let key_path = KeyPath::parse(key).map_err(|err| Error::document(path, &err))?;
+                    crate::doc::lookup(document.value(), &key_path).ok_or_else(|| {
+                        Error::new(Code::NotFound, format!("{} has no key `{key}`", path.display()))
+                            .with_path(path)
+                    })?
+                }
+            };
+            Ok(Got { value: value.clone(), version })
+        })
     }
 
     /// Makes `edits` on the document at `path` under its lock, keeping everything else byte for byte.
     pub fn edit(&self, path: &Path, edits: &[Edit], options: EditOptions) -> Result<Edited, Error> {
-        self.check_lease(path)?;
-        refuse_directory(self, path)?;
-        if options.must_exist && !self.exists(path)? {
-            return Err(not_found(path));
-        }
-        let edited = crate::doc::edit(
-            &self.locker(),
-            &self.writer(),
-            path,
-            options.format,
-            options.if_version,
-            edits,
-        )?;
-        Ok(Edited { path: path.to_path_buf(), version: edited.version, changed: edited.changed })
+        self.given(path, || {
+            self.check_lease(path)?;
+            refuse_directory(self, path)?;
+            if options.must_exist && !self.exists(path)? {
+                return Err(not_found(path));
+            }
+            let edited = crate::doc::edit(
+                &self.locker_for(path),
+                &self.writer(),
+                path,
+                options.format,
+                options.if_version,
+                edits,
+            )?;
+            Ok(Edited { path: path.to_path_buf(), version: edited.version, changed: edited.changed })
+        })
     }
 
     /// Sets each key to its value (creating missing intermediate mappings).
@@ -102,8 +106,8 @@ impl Project {
     }
 
     /// Applies an RFC 7396 merge patch.
-    pub fn merge(&self, path: &Path, patch: Value, options: EditOptions) -> Result<Edited, Error> {
-        self.edit(path, &[Edit::Merge { patch }], options)
+    pub fn merge(&self, path: &Path, merge_patch: Value, options: EditOptions) -> Result<Edited, Error> {
+        self.edit(path, &[Edit::Merge { patch: merge_patch }], options)
     }
 
     fn exists(&self, path: &Path) -> Result<bool, Error> {

@@ -35,22 +35,24 @@ impl NewEntryOptions {
 impl Project {
     /// Creates the next numbered entry in `dir`, complete or not at all.
     pub fn new_entry(&self, dir: &Path, options: &NewEntryOptions) -> Result<NewEntry, Error> {
-        self.check_lease(dir)?;
-        let edits = options
-            .set
-            .iter()
-            .map(|(key, value)| Edit::set(key, value.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| Error::usage(format!("--set: {err}")))?;
-        let request = crate::entry::NewEntry {
-            dir,
-            slug: &options.slug,
-            pattern: &options.pattern,
-            template: options.template.as_deref(),
-            edits: &edits,
-        };
-        let created = crate::entry::create(&self.locker(), self.durability(), &request)?;
-        let path = dir.join(created.path.file_name().expect("an entry is a named file or directory"));
-        Ok(NewEntry { path, seq: created.seq })
+        self.given(dir, || {
+            self.check_lease(dir)?;
+            let edits = options
+                .set
+                .iter()
+                .map(|(key, value)| Edit::set(key, value.clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|err| Error::usage(format!("--set: {err}")))?;
+            let request = crate::entry::NewEntry {
+                dir,
+                slug: &options.slug,
+                pattern: &options.pattern,
+                template: options.template.as_deref(),
+                edits: &edits,
+            };
+            let created = crate::entry::create(&self.locker_for(dir), self.durability(), &request)?;
+            let path = dir.join(created.path.file_name().expect("an entry is a named file or directory"));
+            Ok(NewEntry { path, seq: created.seq })
+        })
     }
 }

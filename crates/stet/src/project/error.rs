@@ -101,6 +101,12 @@ impl Serialize for Code {
 /// concerned. A failed operation changed nothing (the module errors say where that has limits).
 #[derive(Debug, Clone)]
 pub struct Error {
+    // Boxed: a `Result<_, Error>` stays two words wide on the happy path.
+    inner: Box<Details>,
+}
+
+#[derive(Debug, Clone)]
+struct Details {
     code: Code,
     status: u8,
     message: String,
@@ -113,12 +119,14 @@ impl Error {
     /// An error of `code` with `message`, the code's exit status, no path.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Error {
-            code,
-            status: code.exit_status(),
-            message: message.into(),
-            path: None,
-            holder: None,
-            extra: Map::new(),
+            inner: Box::new(Details {
+                code,
+                status: code.exit_status(),
+                message: message.into(),
+                path: None,
+                holder: None,
+                extra: Map::new(),
+            }),
         }
     }
 
@@ -131,8 +139,8 @@ impl Error {
     /// with the same status.
     pub fn command_failed(message: impl Into<String>, status: u8) -> Self {
         let mut error = Error::new(Code::Command, message);
-        error.status = status;
-        error.extra.insert("status".into(), json!(status));
+        error.inner.status = status;
+        error.inner.extra.insert("status".into(), json!(status));
         error
     }
 
@@ -144,86 +152,86 @@ impl Error {
     /// The same error with another exit status (a command stet could not start: 126, 127).
     #[must_use]
     pub fn with_exit_status(mut self, status: u8) -> Self {
-        self.status = status;
+        self.inner.status = status;
         self
     }
 
     /// The same error naming `path`.
     #[must_use]
     pub fn with_path(mut self, path: &Path) -> Self {
-        self.path = Some(path.to_path_buf());
+        self.inner.path = Some(path.to_path_buf());
         self
     }
 
     /// The same error with another message.
     #[must_use]
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
+        self.inner.message = message.into();
         self
     }
 
     /// The same error with one more JSON field.
     #[must_use]
     pub fn with_extra(mut self, key: &str, value: Value) -> Self {
-        self.extra.insert(key.to_owned(), value);
+        self.inner.extra.insert(key.to_owned(), value);
         self
     }
 
     /// The contract's code.
     pub fn code(&self) -> Code {
-        self.code
+        self.inner.code
     }
 
     /// The exit status a command reports for this error.
     pub fn exit_status(&self) -> u8 {
-        self.status
+        self.inner.status
     }
 
     /// The message: what happened, to which file, and what to do.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The file concerned, when there is one.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.inner.path.as_deref()
     }
 
     /// Who holds the lock or lease in the way, when known.
     pub fn holder(&self) -> Option<&Holder> {
-        self.holder.as_deref()
+        self.inner.holder.as_deref()
     }
 
     /// Fields beyond code, message, path and holder (`line`, `expected`, `found`, `expires_at`).
     pub fn extra(&self) -> &Map<String, Value> {
-        &self.extra
+        &self.inner.extra
     }
 
     /// `{"code", "message", "path"?, "holder"?, ...extra}`: the object under `"error"` in the
     /// contract's JSON.
     pub fn to_json(&self) -> Value {
-        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
-        if let Some(path) = &self.path {
+        let mut error = json!({ "code": self.inner.code.as_str(), "message": self.inner.message });
+        if let Some(path) = &self.inner.path {
             error["path"] = json!(path);
         }
-        if let Some(holder) = &self.holder {
+        if let Some(holder) = &self.inner.holder {
             error["holder"] = json!(holder);
         }
-        for (key, value) in &self.extra {
+        for (key, value) in &self.inner.extra {
             error[key] = value.clone();
         }
         error
     }
 
     fn with_holder(mut self, holder: Option<Holder>) -> Self {
-        self.holder = holder.map(Box::new);
+        self.inner.holder = holder.map(Box::new);
         self
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.inner.message)
     }
 }
 
@@ -309,7 +317,7 @@ impl From<LeaseError> for Error {
             LeaseError::Foreign { path, .. } => Error::new(Code::Exists, message).with_path(&path),
             LeaseError::Busy { .. } => Error::new(Code::LockTimeout, message),
             LeaseError::Write(err) => err.into(),
-            LeaseError::Io { path, source, .. } => Error::new(Code::of_io(&source), message).with_path(&path),
+            LeaseError::Io(err) => Error::new(Code::of_io(&err.source), message).with_path(&err.path),
             // A variant added to the module's error is an I/O failure until it is mapped here.
             #[allow(unreachable_patterns)]
             _ => Error::new(Code::Io, message),
@@ -383,9 +391,7 @@ impl From<EntryError> for Error {
             EntryError::Invalid { message } => Error::usage(message),
             EntryError::Document { path, source } => Error::document(&path, &source),
             EntryError::Lock(err) => err.into(),
-            EntryError::Io { ref path, ref source, .. } => {
-                Error::io(path, source, "cannot create the entry:")
-            }
+            EntryError::Io(ref err) => Error::io(&err.path, &err.source, "cannot create the entry:"),
             // A variant added to the module's error is an I/O failure until it is mapped here.
             #[allow(unreachable_patterns)]
             other => Error::new(Code::Io, other.to_string()),
@@ -421,9 +427,7 @@ impl Error {
             LogError::NotStets { ref path, .. } => Error::new(Code::Exists, err.to_string()).with_path(path),
             LogError::Lock(err) => err.into(),
             LogError::Write(err) => err.into(),
-            LogError::Io { ref path, ref source, .. } => {
-                Error::new(Code::of_io(source), err.to_string()).with_path(path)
-            }
+            LogError::Io(ref io) => Error::new(Code::of_io(&io.source), err.to_string()).with_path(&io.path),
             // A variant added to the module's error is an I/O failure until it is mapped here.
             #[allow(unreachable_patterns)]
             other => Error::new(Code::Io, other.to_string()).with_path(log),

@@ -18,13 +18,15 @@ pub struct WriteOptions {
 impl Project {
     /// Replaces `path` with `bytes`, atomically and durably, under its lock.
     pub fn write(&self, path: &Path, bytes: &[u8], options: WriteOptions) -> Result<Written, Error> {
-        self.check_lease(path)?;
-        let writer = self
-            .writer()
-            .mode(options.mode.map_or(Mode::Keep, Mode::Set))
-            .existing(if options.create_new { Existing::Fail } else { Existing::Replace });
-        let written = crate::update::replace(&self.locker(), &writer, path, bytes)?;
-        Ok(Written { path: path.to_path_buf(), bytes: written.bytes, version: written.version })
+        self.given(path, || {
+            self.check_lease(path)?;
+            let writer = self
+                .writer()
+                .mode(options.mode.map_or(Mode::Keep, Mode::Set))
+                .existing(if options.create_new { Existing::Fail } else { Existing::Replace });
+            let written = crate::update::replace(&self.locker_for(path), &writer, path, bytes)?;
+            Ok(Written { path: path.to_path_buf(), bytes: written.bytes, version: written.version })
+        })
     }
 
     /// Under `path`'s lock, gives `change` the current content (`None`: the file does not exist)
@@ -35,42 +37,48 @@ impl Project {
         path: &Path,
         change: impl FnOnce(Option<&[u8]>, &Lock) -> Result<Option<Vec<u8>>, Error>,
     ) -> Result<Updated, Error> {
-        self.check_lease(path)?;
-        refuse_directory(self, path)?;
-        let updated = crate::update::update(&self.locker(), &self.writer(), path, change)?;
-        Ok(Updated {
-            path: path.to_path_buf(),
-            bytes: updated.bytes,
-            version: updated.version,
-            changed: updated.changed,
+        self.given(path, || {
+            self.check_lease(path)?;
+            refuse_directory(self, path)?;
+            let updated = crate::update::update(&self.locker_for(path), &self.writer(), path, change)?;
+            Ok(Updated {
+                path: path.to_path_buf(),
+                bytes: updated.bytes,
+                version: updated.version,
+                changed: updated.changed,
+            })
         })
     }
 
     /// Runs `work` while holding `path`'s lock, and releases it. A lock lost while `work` ran is
     /// `ECOMPROMISED` (its work was not protected), whatever `work` returned.
     pub fn lock<R>(&self, path: &Path, kind: LockKind, work: impl FnOnce(&Lock) -> R) -> Result<R, Error> {
-        let lock = self.lock_guard(path, kind)?;
-        let outcome = work(&lock);
-        lock.check()?;
-        match lock.release() {
-            Err(err @ LockError::Compromised { .. }) => return Err(err.into()),
-            Err(err) => self.notify(Notice::ReleaseFailed { message: err.to_string() }),
-            Ok(()) => {}
-        }
-        Ok(outcome)
+        self.given(path, || {
+            let lock = self.lock_guard(path, kind)?;
+            let outcome = work(&lock);
+            lock.check()?;
+            match lock.release() {
+                Err(err @ LockError::Compromised { .. }) => return Err(err.into()),
+                Err(err) => self.notify(&Notice::ReleaseFailed { message: err.to_string() }),
+                Ok(()) => {}
+            }
+            Ok(outcome)
+        })
     }
 
     /// Takes `path`'s lock and hands it over: released when dropped.
     pub fn lock_guard(&self, path: &Path, kind: LockKind) -> Result<Lock, Error> {
-        Ok(self.locker().acquire(path, kind)?)
+        self.given(path, || Ok(self.locker_for(path).acquire(path, kind)?))
     }
 
     /// The version of `path` now (`none` if it does not exist).
     pub fn version(&self, path: &Path) -> Result<VersionOf, Error> {
-        refuse_directory(self, path)?;
-        let version =
-            crate::version::of_file(self.fs(), path).map_err(|err| Error::io(path, &err, "cannot read"))?;
-        Ok(VersionOf { path: path.to_path_buf(), version })
+        self.given(path, || {
+            refuse_directory(self, path)?;
+            let version = crate::version::of_file(self.fs(), path)
+                .map_err(|err| Error::io(path, &err, "cannot read"))?;
+            Ok(VersionOf { path: path.to_path_buf(), version })
+        })
     }
 }
 

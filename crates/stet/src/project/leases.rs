@@ -1,6 +1,6 @@
 //! Leases: acquire, renew, release, status, cleanup, and holding leases while work runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
@@ -21,12 +21,13 @@ impl Project {
     /// Leases `paths` to the owner for `ttl` (default `lease.ttl`), all or none; paths it holds
     /// already are renewed. With `wait`, keeps trying that long while another owner holds an
     /// overlapping lease (`Duration::MAX`: forever).
-    pub fn lease_acquire(
+    pub fn lease_acquire<P: AsRef<Path>>(
         &self,
-        paths: &[PathBuf],
+        paths: &[P],
         ttl: Option<Duration>,
         wait: Option<Duration>,
     ) -> Result<LeaseList, Error> {
+        let paths = &owned(paths);
         let (owner, ttl) = (self.lease_owner()?, self.lease_ttl(ttl)?);
         let leases = self.leases()?;
         let taken = match wait {
@@ -37,19 +38,26 @@ impl Project {
     }
 
     /// Extends the owner's leases on `paths` to `ttl` from now.
-    pub fn lease_renew(&self, paths: &[PathBuf], ttl: Option<Duration>) -> Result<LeaseList, Error> {
+    pub fn lease_renew<P: AsRef<Path>>(
+        &self,
+        paths: &[P],
+        ttl: Option<Duration>,
+    ) -> Result<LeaseList, Error> {
+        let paths = &owned(paths);
         let (owner, ttl) = (self.lease_owner()?, self.lease_ttl(ttl)?);
         Ok(LeaseList::of(self.leases()?.renew(paths, owner, ttl)?))
     }
 
     /// Releases the owner's leases on `paths` (one not held is no error; another owner's is).
-    pub fn lease_release(&self, paths: &[PathBuf]) -> Result<Released, Error> {
+    pub fn lease_release<P: AsRef<Path>>(&self, paths: &[P]) -> Result<Released, Error> {
+        let paths = &owned(paths);
         let owner = self.lease_owner()?;
         Ok(Released { released: self.leases()?.release(paths, owner)? })
     }
 
     /// The leases overlapping `paths` (all when empty), of the owner when there is one.
-    pub fn lease_status(&self, paths: &[PathBuf]) -> Result<LeaseList, Error> {
+    pub fn lease_status<P: AsRef<Path>>(&self, paths: &[P]) -> Result<LeaseList, Error> {
+        let paths = &owned(paths);
         Ok(LeaseList::of(self.leases()?.status(paths, self.owner())?))
     }
 
@@ -69,13 +77,14 @@ impl Project {
     /// Holds leases on `paths` while `work` runs: acquires them (as [`Project::lease_acquire`]),
     /// renews them every third of the TTL, and releases them when `work` returns. A lease lost
     /// meanwhile is `ECOMPROMISED`, whatever `work` returned: its changes were not protected.
-    pub fn lease_hold<R>(
+    pub fn lease_hold<P: AsRef<Path>, R>(
         &self,
-        paths: &[PathBuf],
+        paths: &[P],
         ttl: Option<Duration>,
         wait: Option<Duration>,
         work: impl FnOnce() -> R,
     ) -> Result<R, Error> {
+        let paths = &owned(paths);
         let ttl = self.lease_ttl(ttl)?;
         self.lease_acquire(paths, Some(ttl), wait)?;
         let (owner, leases) = (self.lease_owner()?, self.leases()?);
@@ -97,7 +106,7 @@ impl Project {
             ));
         }
         if let Err(err) = released {
-            self.notify(Notice::ReleaseFailed { message: format!("releasing the lease failed: {err}") });
+            self.notify(&Notice::ReleaseFailed { message: format!("releasing the lease failed: {err}") });
         }
         Ok(outcome)
     }
@@ -118,10 +127,10 @@ impl Project {
             }
             if let Err(err) = leases.renew(paths, owner, ttl) {
                 // Keep trying: a passing failure (a busy tree) must not drop the lease.
-                if !matches!(err, LeaseError::Busy { .. } | LeaseError::Io { .. }) {
+                if !matches!(err, LeaseError::Busy { .. } | LeaseError::Io(_)) {
                     return Some(err.to_string());
                 }
-                self.notify(Notice::LeaseRenewRetry { message: err.to_string() });
+                self.notify(&Notice::LeaseRenewRetry { message: err.to_string() });
             }
         }
     }
@@ -143,4 +152,8 @@ impl Project {
             },
         }
     }
+}
+
+fn owned<P: AsRef<Path>>(paths: &[P]) -> Vec<PathBuf> {
+    paths.iter().map(|path| path.as_ref().to_path_buf()).collect()
 }

@@ -12,29 +12,39 @@ impl Project {
     /// Appends `events` to the log at `path` (created if missing), flushed before it returns.
     /// `ids`: how duplicates are recognised (default: the field `log.id_field`, `id`).
     pub fn log_append(&self, path: &Path, events: &[Value], ids: Option<IdRule>) -> Result<Appended, Error> {
-        self.check_lease(path)?;
-        if events.is_empty() {
-            return Err(Error::usage("no event given: pass EVENT or events on standard input, one per line"));
-        }
-        let rule = ids.unwrap_or_else(|| IdRule::Field(self.config().log_id_field.clone()));
-        let appended = crate::log::append(&self.locker(), self.durability(), path, events, Some(&rule))
-            .map_err(|err| Error::log(path, err))?;
-        if let Some(notice) = &appended.index_notice {
-            self.notify(Notice::IndexUnusable { path: notice.path.clone(), message: notice.to_string() });
-        }
-        Ok(Appended {
-            appended: appended.appended,
-            duplicates: appended.duplicates,
-            offset: appended.offset,
-            cut: appended.cut.map(|cut| CutTail { bytes: cut.bytes, rejected: cut.rejected }),
+        self.given(path, || {
+            self.check_lease(path)?;
+            if events.is_empty() {
+                return Err(Error::usage(
+                    "no event given: pass EVENT or events on standard input, one per line",
+                ));
+            }
+            let rule = ids.unwrap_or_else(|| IdRule::Field(self.config().log_id_field.clone()));
+            let appended =
+                crate::log::append(&self.locker_for(path), self.durability(), path, events, Some(&rule))
+                    .map_err(|err| Error::log(path, err))?;
+            if let Some(notice) = &appended.index_notice {
+                self.notify(&Notice::IndexUnusable {
+                    path: notice.path.clone(),
+                    message: notice.to_string(),
+                });
+            }
+            Ok(Appended {
+                appended: appended.appended,
+                duplicates: appended.duplicates,
+                offset: appended.offset,
+                cut: appended.cut.map(|cut| CutTail { bytes: cut.bytes, rejected: cut.rejected }),
+            })
         })
     }
 
     /// A reader of the log at `path` from the line that starts at or after `from`; corrupt lines
     /// are skipped and said as [`Notice::CorruptLine`]. A missing log is `ENOTFOUND`.
     pub fn log_reader(&self, path: &Path, from: u64) -> Result<LogReader, Error> {
-        let reader = Reader::open(self.fs_arc(), path, from).map_err(|err| Error::log(path, err))?;
-        Ok(LogReader { project: self.clone(), path: path.to_path_buf(), reader })
+        self.given(path, || {
+            let reader = Reader::open(self.fs_arc(), path, from).map_err(|err| Error::log(path, err))?;
+            Ok(LogReader { project: self.clone(), path: path.to_path_buf(), reader })
+        })
     }
 
     /// Up to `limit` events of the log from `from` (see [`Project::log_reader`]).
@@ -52,16 +62,20 @@ impl Project {
 
     /// Checks the whole log without changing it.
     pub fn log_verify(&self, path: &Path) -> Result<LogChecked, Error> {
-        let found = crate::log::verify(self.fs(), path).map_err(|err| Error::log(path, err))?;
-        Ok(checked(path, &found))
+        self.given(path, || {
+            let found = crate::log::verify(self.fs(), path).map_err(|err| Error::log(path, err))?;
+            Ok(checked(path, &found))
+        })
     }
 
     /// Cuts the torn tail and moves corrupt lines into `LOG.rejected`; reports what it found.
     pub fn log_repair(&self, path: &Path) -> Result<LogChecked, Error> {
-        self.check_lease(path)?;
-        let found =
-            crate::log::repair(&self.locker(), &self.writer(), path).map_err(|err| Error::log(path, err))?;
-        Ok(checked(path, &found))
+        self.given(path, || {
+            self.check_lease(path)?;
+            let found = crate::log::repair(&self.locker_for(path), &self.writer(), path)
+                .map_err(|err| Error::log(path, err))?;
+            Ok(checked(path, &found))
+        })
     }
 }
 
@@ -91,7 +105,7 @@ impl LogReader {
             match self.reader.next_item().map_err(|err| Error::log(&self.path, err))? {
                 Some(Item::Event(entry)) => return Ok(Some(entry)),
                 Some(Item::Corrupt { line, offset }) => {
-                    self.project.notify(Notice::CorruptLine { path: self.path.clone(), line, offset });
+                    self.project.notify(&Notice::CorruptLine { path: self.path.clone(), line, offset });
                 }
                 None => return Ok(None),
             }
@@ -110,7 +124,7 @@ impl LogReader {
         let changed = self.reader.notice_change().map_err(|err| Error::log(&self.path, err))?;
         if let Some(changed) = changed {
             let (path, offset, skipped) = (self.path.clone(), changed.offset, changed.skipped);
-            self.project.notify(match changed.change {
+            self.project.notify(&match changed.change {
                 Change::Truncated => Notice::LogTruncated { path, offset, skipped },
                 _ => Notice::LogReplaced { path, offset, skipped },
             });
