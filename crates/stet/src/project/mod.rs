@@ -66,6 +66,8 @@ struct Inner {
     links: Links,
     notices: Option<NoticeSink>,
     fs: Arc<dyn Fs>,
+    /// The root's leases, made on first use.
+    leases: std::sync::OnceLock<Leases>,
 }
 
 /// A project root with its policies; see the [module documentation](self).
@@ -154,6 +156,7 @@ impl Project {
             links: inner.links,
             notices: inner.notices.clone(),
             fs: inner.fs.clone(),
+            leases: std::sync::OnceLock::new(),
         };
         change(&mut copy);
         Project { inner: Arc::new(copy) }
@@ -193,16 +196,21 @@ impl Project {
         Writer::new().fs(self.inner.fs.clone()).durability(self.inner.durability).links(self.inner.links)
     }
 
-    /// The root's leases, their records written as durably as files are.
+    /// The root's leases, their records written as durably as files are. Made once per project
+    /// (the root is canonicalized then), so that checking leases costs one `lstat` when none exist.
     pub fn leases(&self) -> Result<Leases, Error> {
+        if let Some(leases) = self.inner.leases.get() {
+            return Ok(leases.clone());
+        }
         let busy = match self.inner.wait {
             Wait::Immediately => Duration::ZERO,
             Wait::For(limit) => limit,
             Wait::Forever => Duration::from_secs(3600),
         };
-        Ok(Leases::with_fs(self.inner.fs.clone(), &self.inner.root)?
+        let leases = Leases::with_fs(self.inner.fs.clone(), &self.inner.root)?
             .durability(self.inner.durability)
-            .busy_wait(busy))
+            .busy_wait(busy);
+        Ok(self.inner.leases.get_or_init(|| leases).clone())
     }
 
     /// Refuses a change to `path` under another owner's live lease (unless leases are ignored).

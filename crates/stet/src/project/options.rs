@@ -190,6 +190,7 @@ impl Options {
             notices: self.notices,
             fs,
             config,
+            leases: std::sync::OnceLock::new(),
         };
         Ok(Project { inner: Arc::new(inner) })
     }
