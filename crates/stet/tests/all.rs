@@ -2,6 +2,7 @@
 
 mod atomic;
 mod doc;
+mod doc_json;
 mod doc_props;
 mod entry;
 mod lease;
