@@ -54,8 +54,8 @@ fn json_set_keeps_a_one_line_array_and_object_on_one_line() {
 
 #[test]
 fn json_new_member_in_a_multi_line_object_takes_its_siblings_indentation() {
-    let text = "{\n    \"a\": 1,\n    \"b\": 2\n}\n";
-    assert_eq!(edited(text, &[set("c", "x")]), "{\n    \"a\": 1,\n    \"b\": 2,\n    \"c\": \"x\"\n}\n");
+    let text = "{\n    \"a\": [1, 2],\n    \"b\": 2\n}\n";
+    assert_eq!(edited(text, &[set("c", "x")]), "{\n    \"a\": [1, 2],\n    \"b\": 2,\n    \"c\": \"x\"\n}\n");
     let tabs = "{\n\t\"a\": {\n\t\t\"b\": 1\n\t}\n}";
     assert_eq!(edited(tabs, &[set("a.c", "2")]), "{\n\t\"a\": {\n\t\t\"b\": 1,\n\t\t\"c\": 2\n\t}\n}");
 }
@@ -75,10 +75,10 @@ fn json_new_member_keeps_the_comment_after_the_last_one_in_its_place() {
 
 #[test]
 fn json_set_creates_missing_objects_in_the_documents_style() {
-    let text = "{\n  \"a\": 1\n}\n";
+    let text = "{\n  \"a\": \"\\u00e9\"\n}\n";
     assert_eq!(
         edited(text, &[set("b.c.d", "1")]),
-        "{\n  \"a\": 1,\n  \"b\": {\n    \"c\": {\n      \"d\": 1\n    }\n  }\n}\n"
+        "{\n  \"a\": \"\\u00e9\",\n  \"b\": {\n    \"c\": {\n      \"d\": 1\n    }\n  }\n}\n"
     );
     assert_eq!(edited("{\"a\":1}", &[set("b.c", "1")]), "{\"a\":1,\"b\":{\"c\":1}}");
     let empty = "{\n  \"compilerOptions\": {}\n}\n";
@@ -126,8 +126,8 @@ fn json_unset_in_a_one_line_object_removes_its_own_comma() {
 
 #[test]
 fn json_unset_of_the_last_member_leaves_an_empty_object() {
-    let text = "{\n  \"a\": {\n    \"x\": 1\n  },\n  \"b\": 2\n}\n";
-    assert_eq!(edited(text, &[unset("a.x")]), "{\n  \"a\": {},\n  \"b\": 2\n}\n");
+    let text = "{\n  \"a\": {\n    \"x\": 1\n  },\n  \"b\": [2]\n}\n";
+    assert_eq!(edited(text, &[unset("a.x")]), "{\n  \"a\": {},\n  \"b\": [2]\n}\n");
     assert_eq!(edited("{\"a\": 1}", &[unset("a")]), "{}");
 }
 
@@ -140,10 +140,10 @@ fn json_push_onto_a_multi_line_array_adds_a_line_like_its_items() {
 
 #[test]
 fn json_edits_keep_crlf_a_bom_and_a_missing_final_newline() {
-    let text = "\u{feff}{\r\n  \"a\": 1,\r\n  \"b\": 2\r\n}";
+    let text = "\u{feff}{\r\n  \"a\": 1,\r\n\r\n  \"b\": 1e5\r\n}";
     assert_eq!(
         edited(text, &[set("c", "{x: 1}"), unset("a")]),
-        "\u{feff}{\r\n  \"b\": 2,\r\n  \"c\": {\r\n    \"x\": 1\r\n  }\r\n}"
+        "\u{feff}{\r\n\r\n  \"b\": 1e5,\r\n  \"c\": {\r\n    \"x\": 1\r\n  }\r\n}"
     );
 }
 
@@ -203,9 +203,9 @@ fn malformed_json_names_the_line_and_says_what_is_wrong_with_a_comment() {
 
 #[test]
 fn json_merge_of_many_keys_keeps_the_documents_style() {
-    let text = "{\"a\":1,\"b\":2,\"c\":3}";
+    let text = "{\"a\":1,\"b\":\"\\/\",\"c\":3}";
     let merge = Edit::Merge { patch: json!({"a": null, "c": null, "d": {"e": true}, "f": 4}) };
-    assert_eq!(edited(text, &[merge]), "{\"b\":2,\"d\":{\"e\":true},\"f\":4}");
+    assert_eq!(edited(text, &[merge]), "{\"b\":\"\\/\",\"d\":{\"e\":true},\"f\":4}");
     let text = "{\n  \"a\": 1,\n  \"b\": 2,\n  \"c\": 3\n}\n";
     let merge = Edit::Merge { patch: json!({"b": null, "c": null, "d": 4, "e": 5}) };
     assert_eq!(edited(text, &[merge]), "{\n  \"a\": 1,\n  \"d\": 4,\n  \"e\": 5\n}\n");
