@@ -3,6 +3,7 @@
 mod atomic;
 mod doc;
 mod doc_json;
+mod doc_json_props;
 mod doc_props;
 mod entry;
 mod lease;
