@@ -2,6 +2,7 @@
 
 mod config;
 mod doc;
+mod doc_json;
 mod errors;
 mod interop;
 mod interrupts;
