@@ -4,10 +4,11 @@
 //! **Guarantees.** An edit changes only what it is asked to: in YAML (and frontmatter) the bytes
 //! of the edited value, the line of a new key, or the lines of a removed key with its own comment
 //! lines; every other byte (comments, order, quoting, blank lines, indentation, line breaks, a
-//! BOM, the Markdown body) stays. The edited text is parsed again and must mean exactly the edit;
-//! otherwise nothing is written ([`DocError::Unsupported`]). TOML keeps its formatting through
-//! `toml_edit`; JSON is rewritten in its own indentation style with its key order and number
-//! spelling. An edit that changes no value does not rewrite the file.
+//! BOM, the Markdown body) stays; JSON and JSONC likewise (the edited value's bytes, a new member
+//! in its siblings' style, a removed member with its comma and comment lines; comments, trailing
+//! commas, escapes and number spellings stay). The edited text is parsed again and must mean
+//! exactly the edit; otherwise nothing is written ([`DocError::Unsupported`]). TOML keeps its
+//! formatting through `toml_edit`. An edit that changes no value does not rewrite the file.
 //!
 //! [`edit`] does it under the file's lock, from the read to the atomic replace (see
 //! [`crate::update`]), so concurrent edits never lose each other.
