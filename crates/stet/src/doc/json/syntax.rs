@@ -172,7 +172,12 @@ impl Reader<'_> {
                     "null" => Value::Null,
                     "" => {
                         let found = self.text[start..].chars().next().unwrap_or(' ');
-                        return Err(self.error(format!("expected a value, found `{found}`")));
+                        let found = if found.is_control() {
+                            format!("the control character U+{:04X}", u32::from(found))
+                        } else {
+                            format!("`{found}`")
+                        };
+                        return Err(self.error(format!("expected a value, found {found}")));
                     }
                     word => {
                         self.at = start;
