@@ -45,9 +45,8 @@ pub(crate) fn doc_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
 /// The floor and stet on a JSON document: the peers' frontmatter tools do not edit JSON.
 fn json_contestants(tools: &Tools, scale: usize) -> Vec<Contestant> {
     let mut contestants = contestants(tools, scale, 1, true);
-    contestants.retain(|contestant| {
-        contestant.name.starts_with("floor") || contestant.name.starts_with("stet")
-    });
+    contestants
+        .retain(|contestant| contestant.name.starts_with("floor") || contestant.name.starts_with("stet"));
     contestants
 }
 
@@ -64,11 +63,15 @@ pub(crate) fn package_json() -> String {
     for section in ["dependencies", "devDependencies", "peerDependencies"] {
         let _ = write!(text, "\n  }},\n  \"{section}\": {{\n");
         let entries: Vec<String> = (0..120)
-            .map(|at| format!("    \"@acme/{section}-module-{at:03}\": \"^{}.{}.{}\"", at % 9 + 1, at % 17, at % 5))
+            .map(|at| {
+                format!("    \"@acme/{section}-module-{at:03}\": \"^{}.{}.{}\"", at % 9 + 1, at % 17, at % 5)
+            })
             .collect();
         text.push_str(&entries.join(",\n"));
     }
-    text.push_str("\n  },\n  \"engines\": {\"node\": \">=20\", \"npm\": \">=10\"},\n  \"license\": \"MIT\"\n}\n");
+    text.push_str(
+        "\n  },\n  \"engines\": {\"node\": \">=20\", \"npm\": \">=10\"},\n  \"license\": \"MIT\"\n}\n",
+    );
     text
 }
 
@@ -79,7 +82,10 @@ pub(crate) fn tsconfig_json() -> String {
         "// The compiler settings shared by every package.\n{\n  \"$schema\": \"https://json.schemastore.org/tsconfig\",\n  \"compilerOptions\": {\n    /* Language and environment */\n    \"target\": \"es2022\", // keep in step with the oldest supported runtime\n    \"counter\": 0,\n    \"strict\": true,\n    \"paths\": {\n",
     );
     for at in 0..120 {
-        let _ = writeln!(text, "      // the sources of part {at}\n      \"@acme/part-{at:03}/*\": [\"packages/part-{at:03}/src/*\", \"packages/part-{at:03}/types/*\",],");
+        let _ = writeln!(
+            text,
+            "      // the sources of part {at}\n      \"@acme/part-{at:03}/*\": [\"packages/part-{at:03}/src/*\", \"packages/part-{at:03}/types/*\",],"
+        );
     }
     text.push_str("    },\n  },\n  \"references\": [\n");
     for at in 0..100 {

@@ -324,9 +324,10 @@ pub fn hint_keys_after_double_dash(mut err: clap::Error, args: &[String]) -> cla
     let Some(command) = args.iter().position(|arg| KEYED.contains(&arg.as_str())) else { return err };
     let rest = &args[command + 1..];
     let takes_value = |arg: &String| arg == "--if-version" || arg == "--format";
-    let file = rest.iter().enumerate().find(|(at, arg)| {
-        !arg.starts_with('-') && (*at == 0 || !takes_value(&rest[at - 1]))
-    });
+    let file = rest
+        .iter()
+        .enumerate()
+        .find(|(at, arg)| !arg.starts_with('-') && (*at == 0 || !takes_value(&rest[at - 1])));
     let Some((_, file)) = file else { return err };
     let keys: Vec<&str> =
         rest.iter().filter(|arg| arg.starts_with(flag.as_str())).map(String::as_str).collect();

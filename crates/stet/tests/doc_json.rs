@@ -163,11 +163,17 @@ fn jsonc_edits_keep_every_comment_and_trailing_comma() {
     assert_eq!(new, TSCONFIG.replace("\"es2022\"", "\"es2023\""));
     let new = edited(TSCONFIG, &[set("compilerOptions.noEmit", "true"), push("include", "test")]);
     let expected = TSCONFIG
-        .replace("    \"paths\": {\"@/*\": [\"src/*\"],},\n", "    \"paths\": {\"@/*\": [\"src/*\"],},\n    \"noEmit\": true,\n")
+        .replace(
+            "    \"paths\": {\"@/*\": [\"src/*\"],},\n",
+            "    \"paths\": {\"@/*\": [\"src/*\"],},\n    \"noEmit\": true,\n",
+        )
         .replace("[\"src\",]", "[\"src\", \"test\",]");
     assert_eq!(new, expected);
     let new = edited(TSCONFIG, &[unset("compilerOptions.target")]);
-    assert_eq!(new, TSCONFIG.replace("    /* Language */\n    \"target\": \"es2022\", // keep in step with node\n", ""));
+    assert_eq!(
+        new,
+        TSCONFIG.replace("    /* Language */\n    \"target\": \"es2022\", // keep in step with node\n", "")
+    );
 }
 
 #[test]
@@ -179,15 +185,29 @@ fn jsonc_files_are_json_documents() {
 #[test]
 fn json_duplicate_keys_are_malformed_naming_the_key_and_its_line() {
     let err = refused("{\"a\": 1,\n \"a\": 2, \"c\": 1e5}");
-    assert_eq!(err, DocError::Malformed { line: Some(2), message: "the key `a` appears twice in one object; keep one of them".into() });
-    assert_eq!(value_of("{\"a\": {\"x\": 1}, \"b\": {\"x\": 2}}")["b"]["x"], json!(2), "the same key in two objects is fine");
+    assert_eq!(
+        err,
+        DocError::Malformed {
+            line: Some(2),
+            message: "the key `a` appears twice in one object; keep one of them".into()
+        }
+    );
+    assert_eq!(
+        value_of("{\"a\": {\"x\": 1}, \"b\": {\"x\": 2}}")["b"]["x"],
+        json!(2),
+        "the same key in two objects is fine"
+    );
 }
 
 #[test]
 fn malformed_json_names_the_line_and_says_what_is_wrong_with_a_comment() {
     let cases = [
         ("{\n  \"a\": 1 /* open\n}\n", 2, "a comment opened with `/*` is never closed with `*/`"),
-        ("{\n  # note\n  \"a\": 1\n}\n", 2, "`#` does not start a comment in JSON; write `// comment` or `/* comment */`"),
+        (
+            "{\n  # note\n  \"a\": 1\n}\n",
+            2,
+            "`#` does not start a comment in JSON; write `// comment` or `/* comment */`",
+        ),
         ("{\n  \"a\": 1 / 2\n}\n", 2, "a single `/` is not a comment; write `// comment` or `/* comment */`"),
         ("{\n  \"a\": 1,,\n}\n", 2, "a comma with no value before it in this object"),
         ("{\n  \"a\": 1\n  \"b\": 2\n}\n", 3, "expected `,` or `}` after a value in this object"),
@@ -197,7 +217,11 @@ fn malformed_json_names_the_line_and_says_what_is_wrong_with_a_comment() {
         ("{\n\"a\": [1,\n", 2, "this array is never closed with `]`"),
     ];
     for (text, line, message) in cases {
-        assert_eq!(refused(text), DocError::Malformed { line: Some(line), message: message.into() }, "{text:?}");
+        assert_eq!(
+            refused(text),
+            DocError::Malformed { line: Some(line), message: message.into() },
+            "{text:?}"
+        );
     }
 }
 

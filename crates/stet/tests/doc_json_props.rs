@@ -64,8 +64,10 @@ fn generated() -> impl Strategy<Value = Gen> {
     let leaf = proptest::sample::select(&SCALARS[..]).prop_map(Gen::Scalar);
     leaf.prop_recursive(3, 24, 5, |inner| {
         prop_oneof![
-            (proptest::collection::vec(inner.clone(), 0..5), look()).prop_map(|(items, look)| Gen::Object(items, look)),
-            (proptest::collection::vec(inner, 0..5), look()).prop_map(|(items, look)| Gen::Array(items, look)),
+            (proptest::collection::vec(inner.clone(), 0..5), look())
+                .prop_map(|(items, look)| Gen::Object(items, look)),
+            (proptest::collection::vec(inner, 0..5), look())
+                .prop_map(|(items, look)| Gen::Array(items, look)),
         ]
     })
 }
@@ -173,7 +175,10 @@ impl Writer<'_> {
 fn write(root: &Gen, style: &Style) -> (String, HashMap<Vec<String>, (usize, usize)>) {
     let root = match root {
         Gen::Object(..) => root.clone(),
-        other => Gen::Object(vec![other.clone()], Look { multiline: true, trailing_comma: false, decorations: vec![0; 6] }),
+        other => Gen::Object(
+            vec![other.clone()],
+            Look { multiline: true, trailing_comma: false, decorations: vec![0; 6] },
+        ),
     };
     let mut writer = Writer { style, out: String::new(), spans: HashMap::new() };
     if style.bom {
@@ -258,7 +263,9 @@ fn strip_comments_start(mut text: &str) -> &str {
 fn paths(value: &Value, at: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
     let children: Vec<(String, &Value)> = match value {
         Value::Object(map) => map.iter().map(|(key, item)| (key.clone(), item)).collect(),
-        Value::Array(items) => items.iter().enumerate().map(|(index, item)| (index.to_string(), item)).collect(),
+        Value::Array(items) => {
+            items.iter().enumerate().map(|(index, item)| (index.to_string(), item)).collect()
+        }
         _ => return,
     };
     for (key, child) in children {
@@ -349,8 +356,12 @@ fn edit_of(value: &Value, (kind, pick, fresh, new): &Choice) -> (Edit, Vec<Strin
         child
     };
     match (kind, &found) {
-        (0, _) if !path.is_empty() => (Edit::Set { key: key(path.clone()), value: new.clone() }, path.clone()),
-        (1, _) if !path.is_empty() => (Edit::Unset { key: key(path.clone()) }, path[..path.len() - 1].to_vec()),
+        (0, _) if !path.is_empty() => {
+            (Edit::Set { key: key(path.clone()), value: new.clone() }, path.clone())
+        }
+        (1, _) if !path.is_empty() => {
+            (Edit::Unset { key: key(path.clone()) }, path[..path.len() - 1].to_vec())
+        }
         (2, Value::Array(_)) => (Edit::Push { key: key(path.clone()), value: new.clone() }, path.clone()),
         (3, Value::Object(_)) => (Edit::Push { key: key(child()), value: new.clone() }, path.clone()),
         (_, Value::Object(_)) => (Edit::Set { key: key(child()), value: new.clone() }, path.clone()),

@@ -22,7 +22,11 @@ impl KeyPath {
             return Err(DocError::Invalid { message: "the key is empty".into() });
         }
         if let Some(pointer) = text.strip_prefix('/') {
-            return pointer.split('/').map(|segment| unescape(text, segment)).collect::<Result<_, _>>().map(KeyPath);
+            return pointer
+                .split('/')
+                .map(|segment| unescape(text, segment))
+                .collect::<Result<_, _>>()
+                .map(KeyPath);
         }
         let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
         if segments.iter().any(String::is_empty) {

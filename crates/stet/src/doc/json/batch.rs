@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::change::{self, Located, Op, Splice};
 use super::layout::Layout;
 use super::syntax::Node;
+use super::{insert, remove};
 
 #[derive(Default)]
 pub(crate) struct Batch<'n> {
@@ -65,7 +66,12 @@ impl<'n> Batch<'n> {
         let next = self.groups.len();
         let at = *self.group_of.entry(std::ptr::from_ref(container)).or_insert(next);
         if at == next {
-            self.groups.push(Group { container, added: Vec::new(), removed: Vec::new(), removes_last: false });
+            self.groups.push(Group {
+                container,
+                added: Vec::new(),
+                removed: Vec::new(),
+                removes_last: false,
+            });
         }
         &mut self.groups[at]
     }
@@ -104,10 +110,10 @@ impl<'n> Batch<'n> {
         for group in &mut self.groups {
             group.removed.sort_unstable();
             if !group.removed.is_empty() {
-                splices.extend(change::remove(layout, group.container, &group.removed));
+                splices.extend(remove::remove(layout, group.container, &group.removed));
             }
             if !group.added.is_empty() {
-                splices.extend(change::insert(layout, group.container, &group.added));
+                splices.extend(insert::insert(layout, group.container, &group.added));
             }
         }
         splices.sort_by_key(|splice| (splice.start, splice.end));

@@ -15,6 +15,8 @@ pub(crate) struct Layout<'a> {
     pub colon: String,
     /// After the commas of a one-line collection that shows none of its own (`" "` if none does).
     pub separator: String,
+    /// Whether the document spans lines: then an empty `{}` opens across lines for a new entry.
+    pub multiline_document: bool,
 }
 
 impl<'a> Layout<'a> {
@@ -23,8 +25,14 @@ impl<'a> Layout<'a> {
             Some(at) if at > 0 && text.as_bytes()[at - 1] == b'\r' => "\r\n",
             _ => "\n",
         };
-        let mut layout =
-            Layout { text, newline, unit: "  ".into(), colon: ": ".into(), separator: " ".into() };
+        let mut layout = Layout {
+            text,
+            newline,
+            unit: "  ".into(),
+            colon: ": ".into(),
+            separator: " ".into(),
+            multiline_document: text.trim_end().contains('\n'),
+        };
         if let Some(root) = root {
             if let Some(unit) = layout.unit_of(root) {
                 layout.unit = unit;
@@ -51,6 +59,7 @@ impl<'a> Layout<'a> {
             unit: self.unit.clone(),
             colon: self.colon.clone(),
             separator: self.separator.clone(),
+            multiline_document: self.multiline_document,
         }
     }
 
@@ -126,9 +135,15 @@ impl<'a> Layout<'a> {
         out
     }
 
-    fn render_into(&self, out: &mut String, value: &Value, indent: Option<&str>, colon: &str, separator: &str) {
-        let one_line_array =
-            matches!(value, Value::Array(items) if items.iter().all(|item| !item.is_object() && !item.is_array()));
+    fn render_into(
+        &self,
+        out: &mut String,
+        value: &Value,
+        indent: Option<&str>,
+        colon: &str,
+        separator: &str,
+    ) {
+        let one_line_array = matches!(value, Value::Array(items) if items.iter().all(|item| !item.is_object() && !item.is_array()));
         match (value, indent) {
             (Value::Object(map), Some(indent)) if !map.is_empty() => {
                 let inner = format!("{indent}{}", self.unit);

@@ -210,7 +210,10 @@ impl Reader<'_> {
         self.at += 1;
         let spelled = &self.text[start..self.at];
         serde_json::from_str::<String>(spelled).map_err(|err| {
-            DocError::malformed(Some(line_of(self.text, start)), format!("the string {spelled} is not valid JSON: {err}"))
+            DocError::malformed(
+                Some(line_of(self.text, start)),
+                format!("the string {spelled} is not valid JSON: {err}"),
+            )
         })
     }
 
@@ -257,10 +260,8 @@ impl Reader<'_> {
                 Some(byte) if byte == close => break,
                 None => continue,
                 Some(_) => {
-                    return Err(self.error(format!(
-                        "expected `,` or `{}` after a value in this {what}",
-                        close as char
-                    )));
+                    return Err(self
+                        .error(format!("expected `,` or `{}` after a value in this {what}", close as char)));
                 }
             }
         }
