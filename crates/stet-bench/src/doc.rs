@@ -64,11 +64,19 @@ pub fn big_story() -> String {
     format!("{STORY}{}", line.repeat(1_000_000 / line.len()))
 }
 
-/// The `counter` of a story's frontmatter.
+/// The `counter` of a story's frontmatter, or of a JSON document.
 pub fn counter(text: &str) -> Option<u64> {
-    let start = text.find("\ncounter: ")? + "\ncounter: ".len();
-    let end = start + text[start..].find('\n')?;
-    text[start..end].trim().parse().ok()
+    text[counter_digits(text)?].parse().ok()
+}
+
+/// Where the digits of the `counter` key are: `counter: N` on a line of its own (YAML), or
+/// `"counter": N` (JSON).
+fn counter_digits(text: &str) -> Option<std::ops::Range<usize>> {
+    let start = ["\ncounter: ", "\"counter\": "]
+        .iter()
+        .find_map(|marker| text.find(marker).map(|at| at + marker.len()))?;
+    let length = text[start..].bytes().take_while(u8::is_ascii_digit).count();
+    Some(start..start + length)
 }
 
 /// The floor of a frontmatter edit: the floor's locked durable replace, where the edit replaces
@@ -76,9 +84,8 @@ pub fn counter(text: &str) -> Option<u64> {
 fn floor_edit(floor: &mut Floor, path: &Path, value: Option<u64>) -> io::Result<Duration> {
     floor.edit(path, |bytes| {
         let mut text = String::from_utf8(bytes).map_err(io::Error::other)?;
-        let start =
-            text.find("\ncounter: ").ok_or_else(|| io::Error::other("no counter"))? + "\ncounter: ".len();
-        let end = start + text[start..].find('\n').ok_or_else(|| io::Error::other("no counter"))?;
+        let digits = counter_digits(&text).ok_or_else(|| io::Error::other("no counter"))?;
+        let (start, end) = (digits.start, digits.end);
         let next = value.unwrap_or_else(|| text[start..end].parse::<u64>().unwrap_or(0) + 1);
         text.replace_range(start..end, &next.to_string());
         Ok(text.into_bytes())
@@ -100,7 +107,7 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
             let (locker, writer) = (Locker::new().wait(Wait::Forever), Writer::new());
             for _ in 0..ops {
                 let asked = Instant::now();
-                stet::doc::edit_value(&locker, &writer, path, Some(Format::Markdown), |document| {
+                stet::doc::edit_value(&locker, &writer, path, format_of(path), |document| {
                     waits.push(asked.elapsed());
                     let next = document["counter"].as_u64().unwrap_or(0) + 1;
                     document["counter"] = Value::from(next);
@@ -110,7 +117,7 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
         }
         "doc-lib-kept" => {
             let locker = Locker::new().wait(Wait::Forever);
-            let mut editor = stet::doc::Editor::open(&locker, &Writer::new(), path, Some(Format::Markdown))
+            let mut editor = stet::doc::Editor::open(&locker, &Writer::new(), path, format_of(path))
                 .map_err(io::Error::other)?;
             for _ in 0..ops {
                 let asked = Instant::now();
@@ -127,6 +134,11 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
     }
     crate::floor::print_stats(ops, started.elapsed(), &waits);
     Ok(())
+}
+
+/// The document's format: from its extension (the story is Markdown).
+fn format_of(path: &Path) -> Option<Format> {
+    Some(Format::of_path(path).unwrap_or(Format::Markdown))
 }
 
 /// `doc-once FILE VALUE`: one floor edit setting the counter, for the per-process floor.

@@ -25,7 +25,74 @@ pub(crate) fn doc_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
         count: counter,
         contestants: contestants(tools, scale, 10, false),
     };
-    vec![small, big]
+    let package = Suite {
+        title: "The same edit of a 20 KB `package.json` (in a loop: increment `counter`; a process per operation: set it)".into(),
+        extension: "json",
+        initial: package_json(),
+        count: counter,
+        contestants: json_contestants(tools, scale),
+    };
+    let tsconfig = Suite {
+        title: "The same edit of a 20 KB `tsconfig.json` with comments and trailing commas (JSONC)".into(),
+        extension: "json",
+        initial: tsconfig_json(),
+        count: counter,
+        contestants: json_contestants(tools, scale),
+    };
+    vec![small, big, package, tsconfig]
+}
+
+/// The floor and stet on a JSON document: the peers' frontmatter tools do not edit JSON.
+fn json_contestants(tools: &Tools, scale: usize) -> Vec<Contestant> {
+    let mut contestants = contestants(tools, scale, 1, true);
+    contestants
+        .retain(|contestant| contestant.name.starts_with("floor") || contestant.name.starts_with("stet"));
+    contestants
+}
+
+/// A `package.json` of about 20 KB, as a monorepo's root keeps one, with a `counter` key among
+/// its top-level keys.
+pub(crate) fn package_json() -> String {
+    let mut text = String::from(
+        "{\n  \"name\": \"@acme/workspace\",\n  \"version\": \"4.12.0\",\n  \"private\": true,\n  \"counter\": 0,\n  \"description\": \"Tools, services and the web app, built together\",\n  \"keywords\": [\"monorepo\", \"tools\", \"web\"],\n  \"workspaces\": [\"packages/*\", \"apps/*\"],\n  \"scripts\": {\n",
+    );
+    let scripts: Vec<String> = (0..60)
+        .map(|at| format!("    \"task:{at:02}\": \"turbo run build --filter=./packages/part-{at:02} && node scripts/check.js\""))
+        .collect();
+    text.push_str(&scripts.join(",\n"));
+    for section in ["dependencies", "devDependencies", "peerDependencies"] {
+        let _ = write!(text, "\n  }},\n  \"{section}\": {{\n");
+        let entries: Vec<String> = (0..120)
+            .map(|at| {
+                format!("    \"@acme/{section}-module-{at:03}\": \"^{}.{}.{}\"", at % 9 + 1, at % 17, at % 5)
+            })
+            .collect();
+        text.push_str(&entries.join(",\n"));
+    }
+    text.push_str(
+        "\n  },\n  \"engines\": {\"node\": \">=20\", \"npm\": \">=10\"},\n  \"license\": \"MIT\"\n}\n",
+    );
+    text
+}
+
+/// A `tsconfig.json` of about 20 KB: JSONC, with comment lines, comments beside values and
+/// trailing commas, a `counter` key among its compiler options.
+pub(crate) fn tsconfig_json() -> String {
+    let mut text = String::from(
+        "// The compiler settings shared by every package.\n{\n  \"$schema\": \"https://json.schemastore.org/tsconfig\",\n  \"compilerOptions\": {\n    /* Language and environment */\n    \"target\": \"es2022\", // keep in step with the oldest supported runtime\n    \"counter\": 0,\n    \"strict\": true,\n    \"paths\": {\n",
+    );
+    for at in 0..120 {
+        let _ = writeln!(
+            text,
+            "      // the sources of part {at}\n      \"@acme/part-{at:03}/*\": [\"packages/part-{at:03}/src/*\", \"packages/part-{at:03}/types/*\",],"
+        );
+    }
+    text.push_str("    },\n  },\n  \"references\": [\n");
+    for at in 0..100 {
+        let _ = writeln!(text, "    {{\"path\": \"./packages/part-{at:03}\"}}, /* built before the apps */");
+    }
+    text.push_str("  ],\n  \"include\": [\"packages/*/src\", \"apps/*/src\",],\n}\n");
+    text
 }
 
 fn contestants(tools: &Tools, scale: usize, fewer: usize, per_process: bool) -> Vec<Contestant> {
@@ -184,4 +251,23 @@ pub(crate) fn formatting(tools: &Tools, dir: &Path) -> io::Result<String> {
     }
     out.push_str(&diffs);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use stet::doc::{Document, Format};
+
+    use super::{package_json, tsconfig_json};
+    use crate::doc::counter;
+
+    #[test]
+    fn the_json_documents_are_20_kb_hold_a_counter_and_read_as_json() {
+        for (name, text) in [("package.json", package_json()), ("tsconfig.json", tsconfig_json())] {
+            assert!((18_000..24_000).contains(&text.len()), "{name} is {} bytes", text.len());
+            assert_eq!(counter(&text), Some(0), "{name}");
+            let document = Document::parse(Format::Json, Some(text.as_bytes())).expect(name);
+            assert!(document.value().is_object(), "{name}");
+        }
+        assert!(tsconfig_json().contains("// ") && tsconfig_json().contains(",]"), "tsconfig is JSONC");
+    }
 }

@@ -322,3 +322,29 @@ fn parse_mode(text: &str) -> Result<u32, String> {
         _ => Err(format!("{text:?} is not an octal mode such as 644 or 0600")),
     }
 }
+
+/// A key that starts with `-` reads as a flag: for the document commands, the usage error says
+/// to put it after `--`, with the user's own arguments (`stet set FILE -- -k=v`).
+pub fn hint_keys_after_double_dash(mut err: clap::Error, args: &[String]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    const KEYED: [&str; 4] = ["get", "set", "unset", "push"];
+    if err.kind() != ErrorKind::UnknownArgument {
+        return err;
+    }
+    let Some(ContextValue::String(flag)) = err.get(ContextKind::InvalidArg).cloned() else { return err };
+    let Some(command) = args.iter().position(|arg| KEYED.contains(&arg.as_str())) else { return err };
+    let rest = &args[command + 1..];
+    let takes_value = |arg: &String| arg == "--if-version" || arg == "--format";
+    let file = rest
+        .iter()
+        .enumerate()
+        .find(|(at, arg)| !arg.starts_with('-') && (*at == 0 || !takes_value(&rest[at - 1])));
+    let Some((_, file)) = file else { return err };
+    let keys: Vec<&str> =
+        rest.iter().filter(|arg| arg.starts_with(flag.as_str())).map(String::as_str).collect();
+    let Some(first) = keys.first() else { return err };
+    let suggestion =
+        format!("a key that starts with `-` goes after `--`: `stet {} {file} -- {first}`", args[command]);
+    err.insert(ContextKind::Suggested, ContextValue::StyledStrs(vec![suggestion.into()]));
+    err
+}

@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;
+            let args: Vec<String> = std::env::args().collect();
+            let err = flags::hint_keys_after_double_dash(err, &args);
             if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
                 || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             {

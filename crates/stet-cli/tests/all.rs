@@ -3,6 +3,7 @@
 mod batch;
 mod config;
 mod doc;
+mod doc_json;
 mod errors;
 mod front_door;
 mod help;

@@ -2,6 +2,8 @@
 
 mod atomic;
 mod doc;
+mod doc_json;
+mod doc_json_props;
 mod doc_props;
 mod entry;
 mod lease;

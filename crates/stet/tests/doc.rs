@@ -231,10 +231,7 @@ fn an_edit_that_changes_no_value_changes_nothing() {
 fn json_keeps_order_indentation_and_numbers() {
     let text = "{\n    \"name\": \"x\",\n    \"n\": 1.50,\n    \"list\": [1, 2]\n}\n";
     let new = edited(Format::Json, text, &[set("name", "y")]);
-    assert_eq!(
-        new,
-        "{\n    \"name\": \"y\",\n    \"n\": 1.50,\n    \"list\": [\n        1,\n        2\n    ]\n}\n"
-    );
+    assert_eq!(new, "{\n    \"name\": \"y\",\n    \"n\": 1.50,\n    \"list\": [1, 2]\n}\n");
     let new =
         edited(Format::Json, "{\"a\":1}", &[Edit::Merge { patch: json!({"b": {"c": true}, "a": null}) }]);
     assert_eq!(new, "{\"b\":{\"c\":true}}");
@@ -263,7 +260,7 @@ fn malformed_documents_are_refused_with_their_line() {
         (Format::Markdown, "---\n- a\n- b\n---\n", 2),
         (Format::Yaml, "a: 1\n  b: 2\n", 2),
         (Format::Yaml, "a: 1\na: 2\n", 2),
-        (Format::Json, "{\n  \"a\": 1,\n}\n", 3),
+        (Format::Json, "{\n  \"a\": 1,\n  \"b\"\n}\n", 3),
         (Format::Toml, "a = 1\nb = \n", 2),
     ];
     for (format, text, line) in cases {

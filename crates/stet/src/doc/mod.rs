@@ -4,10 +4,11 @@
 //! **Guarantees.** An edit changes only what it is asked to: in YAML (and frontmatter) the bytes
 //! of the edited value, the line of a new key, or the lines of a removed key with its own comment
 //! lines; every other byte (comments, order, quoting, blank lines, indentation, line breaks, a
-//! BOM, the Markdown body) stays. The edited text is parsed again and must mean exactly the edit;
-//! otherwise nothing is written ([`DocError::Unsupported`]). TOML keeps its formatting through
-//! `toml_edit`; JSON is rewritten in its own indentation style with its key order and number
-//! spelling. An edit that changes no value does not rewrite the file.
+//! BOM, the Markdown body) stays; JSON and JSONC likewise (the edited value's bytes, a new member
+//! in its siblings' style, a removed member with its comma and comment lines; comments, trailing
+//! commas, escapes and number spellings stay). The edited text is parsed again and must mean
+//! exactly the edit; otherwise nothing is written ([`DocError::Unsupported`]). TOML keeps its
+//! formatting through `toml_edit`. An edit that changes no value does not rewrite the file.
 //!
 //! [`edit`] does it under the file's lock, from the read to the atomic replace (see
 //! [`crate::update`]), so concurrent edits never lose each other.
@@ -46,12 +47,14 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a file's extension names (`.md`, `.markdown`, `.yaml`, `.yml`, `.json`, `.toml`).
+    /// The format a file's extension names (`.md`, `.markdown`, `.yaml`, `.yml`, `.json`,
+    /// `.jsonc`, `.toml`).
     pub fn of_path(path: &Path) -> Option<Format> {
         let extension = path.extension()?.to_str()?.to_ascii_lowercase();
         Format::from_name(&extension).or(match extension.as_str() {
             "markdown" | "mdx" => Some(Format::Markdown),
             "yml" => Some(Format::Yaml),
+            "jsonc" => Some(Format::Json),
             _ => None,
         })
     }
@@ -99,7 +102,7 @@ impl Document {
             }
             Format::Yaml => yaml::read(without_bom(&text))?,
             Format::Json if bytes.is_none() => Value::Object(serde_json::Map::new()),
-            Format::Json => json::read(without_bom(&text))?.0,
+            Format::Json => json::read(without_bom(&text))?,
             Format::Toml => toml::to_value(&toml::parse(without_bom(&text))?),
         };
         Ok(Document { format, text, value })
@@ -128,12 +131,7 @@ impl Document {
                 split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value)?)
             }
             Format::Yaml => format!("{bom}{}", yaml::edit(body, &plan.edits, &plan.value)?),
-            Format::Json => {
-                // The text parsed as JSON when the document was read: only its layout is needed.
-                let style =
-                    if body.trim().is_empty() { json::Style::new_file() } else { json::Style::of(body) };
-                format!("{bom}{}", json::write(&plan.value, &style))
-            }
+            Format::Json => format!("{bom}{}", json::edit(body, &plan.edits, &plan.value)?),
             Format::Toml => {
                 let mut document = toml::parse(body)?;
                 for run in plan.runs() {
