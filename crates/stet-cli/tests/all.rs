@@ -2,6 +2,7 @@
 
 mod config;
 mod doc;
+mod doc_toml;
 mod errors;
 mod interop;
 mod interrupts;

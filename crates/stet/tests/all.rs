@@ -4,6 +4,7 @@ mod atomic;
 mod doc;
 mod doc_props;
 mod doc_toml;
+mod doc_toml_props;
 mod entry;
 mod lease;
 mod lock;

@@ -225,3 +225,27 @@ fn malformed_toml_frontmatter_is_refused_with_its_file_line() {
         }
     }
 }
+
+#[test]
+fn a_multi_line_string_in_a_crlf_file_reads_with_lf_line_breaks_as_tomllib_reads_it() {
+    let text = "a = \"\"\"\r\nx\r\ny\r\n\"\"\"\r\nb = '''\r\nz\r\n'''\r\nc = \"\"\"p\\r\\nq\"\"\"\r\n";
+    assert_eq!(value_of(Format::Toml, text), json!({"a": "x\ny\n", "b": "z\n", "c": "p\r\nq"}));
+    let document = Document::parse(Format::Toml, Some(text.as_bytes())).unwrap();
+    assert_eq!(document.edited(&[set_string("a", "x\ny\n")]).unwrap(), None, "setting the value it has is no edit");
+}
+
+#[test]
+fn dotted_keys_inside_an_inline_table_are_added_and_removed_in_its_braces() {
+    let text = "d = { underline.style = \"line\", x = 1 }\n";
+    assert_eq!(toml(text, &[set("d.underline.width", "2")]), "d = { underline.style = \"line\", x = 1, underline.width = 2 }\n");
+    assert_eq!(toml(text, &[set("d.probe", "2")]), "d = { underline.style = \"line\", x = 1, probe = 2 }\n");
+    assert_eq!(toml(text, &[unset("d.underline.style")]), "d = { underline = {}, x = 1 }\n");
+    assert_eq!(toml("d = { a.b = 1, a.c = 2 }\n", &[unset("d.a.c")]), "d = { a.b = 1 }\n");
+    assert_eq!(toml("d = { a.b = 1, a.c = 2 }\n", &[unset("d.a.b")]), "d = { a.c = 2 }\n");
+}
+
+#[test]
+fn unsetting_the_last_line_of_a_file_without_a_final_line_break_leaves_none() {
+    assert_eq!(toml("a = 1\r\nb = 2", &[unset("b")]), "a = 1");
+    assert_eq!(toml("a = 1\n[t]\nb = 2", &[unset("t")]), "a = 1");
+}

@@ -89,6 +89,14 @@ pub(crate) fn splices(cx: &Context<'_, '_>, edit: &Edit) -> Result<(Vec<Splice>,
         }
         Edit::Merge { .. } => unreachable!("merges are expanded into sets and unsets first"),
     };
+    for (range, with) in &mut out {
+        // Lines removed from the end of a file that ends without a line break take the line
+        // break before them, so that it still ends without one.
+        let text = cx.text;
+        if with.is_empty() && range.end == text.len() && !text.ends_with('\n') && text[..range.start].ends_with('\n') {
+            range.start -= if text[..range.start].ends_with("\r\n") { 2 } else { 1 };
+        }
+    }
     let nodes = walk(cx.root, key.segments());
     let mut touched = nodes.len().min(key.segments().len());
     if let Some(list) = nodes.iter().position(|node| {
@@ -116,7 +124,7 @@ fn set(
             out.push((span(old.span())?, render::value(value, Some(old), key)?));
         }
         Node::Table(table) if value.is_object() => {
-            for edit in diff(&table_value(table), value) {
+            for edit in diff(&table_value(cx.text, table), value) {
                 match &edit {
                     Edit::Set { key: sub, value } => {
                         let sub = KeyPath::from_segments(absolute(segments, sub));
@@ -169,7 +177,6 @@ fn insert(
     out: &mut Vec<Splice>,
 ) -> Result<(), DocError> {
     let depth = nodes.len() - 1;
-    let rest = &segments[depth..];
     match nodes[depth] {
         Node::Table(table) => {
             let section = (0..=depth)
@@ -182,8 +189,11 @@ fn insert(
             let line = format!("{}{} = {}", place.indent, render::key(&name), render::value(value, None, key)?);
             out.push(new_lines(cx, place.at, &line));
         }
-        Node::Value(toml_edit::Value::InlineTable(table)) => {
-            let member = format!("{} = {}", render::key(rest), render::value(value, None, key)?);
+        Node::Value(toml_edit::Value::InlineTable(_)) => {
+            // A dotted key inside an inline table (`{ a.b = 1 }`) is written in the braces it
+            // is in, with its dotted path.
+            let (outer, table) = enclosing_inline(nodes, depth);
+            let member = format!("{} = {}", render::key(&segments[outer..]), render::value(value, None, key)?);
             match table.get_values().iter().filter_map(|(_, value)| value.span()).map(|span| span.end).max() {
                 None => out.push((span(table.span())?, format!("{{ {member} }}"))),
                 Some(end) => out.push((end..end, format!(", {member}"))),
@@ -238,8 +248,8 @@ fn unset(cx: &Context<'_, '_>, segments: &[String], out: &mut Vec<Splice>) -> Re
                 table_ranges(cx, table, &mut removals(out));
             }
         }
-        (Node::Value(toml_edit::Value::InlineTable(table)), Node::Value(_)) => {
-            remove_member(cx, table, name, out)?;
+        (Node::Value(toml_edit::Value::InlineTable(_)), Node::Value(_)) => {
+            remove_member(cx, &nodes, segments, out)?;
         }
         (Node::Value(toml_edit::Value::Array(items)), Node::Value(_)) => {
             remove_item(cx, items, index(name).expect("found by index"), out)?;
@@ -377,26 +387,54 @@ fn push_table(
     Ok(())
 }
 
-/// Removes a key of an inline table with the comma between it and its neighbour.
+/// The inline table, with its braces, that the one at `nodes[depth]` is (or is a dotted key
+/// of), and its depth.
+fn enclosing_inline<'d>(nodes: &[Node<'d>], depth: usize) -> (usize, &'d InlineTable) {
+    (0..=depth)
+        .rev()
+        .find_map(|at| match nodes[at] {
+            Node::Value(toml_edit::Value::InlineTable(table)) if !table.is_dotted() => Some((at, table)),
+            _ => None,
+        })
+        .expect("a dotted inline table is inside braces")
+}
+
+/// Removes a key of an inline table with the comma between it and its neighbour; the last key
+/// of a dotted one (`{ a.b = 1 }`) leaves its table, as `a = {}`.
 fn remove_member(
     cx: &Context<'_, '_>,
-    table: &InlineTable,
-    name: &str,
+    nodes: &[Node<'_>],
+    segments: &[String],
     out: &mut Vec<Splice>,
 ) -> Result<(), DocError> {
-    if table.is_dotted() {
-        return Err(DocError::Unsupported {
-            message: format!("{name}: stet does not remove a dotted key inside an inline table"),
-        });
-    }
+    let depth = nodes.len() - 2;
+    let Node::Value(target) = nodes[depth + 1] else { unreachable!("a member is a value") };
+    let (outer, table) = enclosing_inline(nodes, depth);
     let mut members = Vec::new();
-    for (member, value) in table.iter() {
-        let key = span(table.key(member).and_then(toml_edit::Key::span))?;
-        members.push((member == name, key.start..span(value.span())?.end));
+    for (_, value) in table.get_values() {
+        let value_span = span(value.span())?;
+        members.push((std::ptr::eq(value, target), member_start(cx.text, value_span.start)..value_span.end));
     }
     members.sort_by_key(|(_, range)| range.start);
-    remove_between_neighbours(cx, &members, span(table.span())?, "{}", out);
+    if let Node::Value(toml_edit::Value::InlineTable(parent)) = nodes[depth]
+        && parent.is_dotted()
+        && parent.len() == 1
+        && let Some((_, range)) = members.iter().find(|(target, _)| *target)
+    {
+        let empty = format!("{} = {{}}", render::key(&segments[outer..segments.len() - 1]));
+        out.push((range.clone(), empty));
+        return Ok(());
+    }
+    remove_between_neighbours(&members, span(table.span())?, "{}", out);
     Ok(())
+}
+
+/// Where the member of an inline table whose value starts at `value_start` starts: after the
+/// brace or comma before its key.
+fn member_start(text: &str, value_start: usize) -> usize {
+    let before = &text[..value_start];
+    let key_start = before.rfind(['{', ',']).map_or(0, |at| at + 1);
+    key_start + (before.len() - key_start - before[key_start..].trim_start().len())
 }
 
 /// Removes an item of an array: its own lines when it has them, else with the comma between it
@@ -416,12 +454,11 @@ fn remove_item(cx: &Context<'_, '_>, items: &Array, at: usize, out: &mut Vec<Spl
         removals(out).push(start..end);
         return Ok(());
     }
-    remove_between_neighbours(cx, &spans, span(items.span())?, "[]", out);
+    remove_between_neighbours(&spans, span(items.span())?, "[]", out);
     Ok(())
 }
 
 fn remove_between_neighbours(
-    _cx: &Context<'_, '_>,
     members: &[(bool, Range<usize>)],
     whole: Range<usize>,
     empty: &str,

@@ -26,29 +26,34 @@ pub(crate) fn parse(text: &str) -> Result<Spanned<'_>, DocError> {
 
 /// The document's value as JSON (dates and times become their TOML text; `inf` and `nan` too).
 pub(crate) fn to_value(document: &Spanned<'_>) -> Value {
-    table_value(document.as_table())
+    table_value(document.raw(), document.as_table())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-pub(crate) fn table_value(table: &dyn TableLike) -> Value {
-    Value::Object(table.iter().map(|(key, item)| (key.to_owned(), item_value(item))).collect::<Map<_, _>>())
+/// The value of a table of the document parsed from `text`.
+pub(crate) fn table_value(text: &str, table: &dyn TableLike) -> Value {
+    Value::Object(table.iter().map(|(key, item)| (key.to_owned(), item_value(text, item))).collect::<Map<_, _>>())
 }
 
-fn item_value(item: &Item) -> Value {
+fn item_value(text: &str, item: &Item) -> Value {
     match item {
         Item::None => Value::Null,
-        Item::Value(value) => value_value(value),
-        Item::Table(table) => table_value(table),
-        Item::ArrayOfTables(tables) => Value::Array(tables.iter().map(|table| table_value(table)).collect()),
+        Item::Value(value) => value_value(text, value),
+        Item::Table(table) => table_value(text, table),
+        Item::ArrayOfTables(tables) => {
+            Value::Array(tables.iter().map(|table| table_value(text, table)).collect())
+        }
     }
 }
 
-pub(crate) fn value_value(value: &toml_edit::Value) -> Value {
+fn value_value(text: &str, value: &toml_edit::Value) -> Value {
     match value {
-        toml_edit::Value::String(text) => Value::String(text.value().clone()),
+        toml_edit::Value::String(string) => {
+            Value::String(normalize_line_breaks(text.get(string.span().unwrap_or_default()), string.value()))
+        }
         toml_edit::Value::Integer(number) => Value::from(*number.value()),
         toml_edit::Value::Float(number) => {
             let number = *number.value();
@@ -56,8 +61,20 @@ pub(crate) fn value_value(value: &toml_edit::Value) -> Value {
         }
         toml_edit::Value::Boolean(flag) => Value::Bool(*flag.value()),
         toml_edit::Value::Datetime(datetime) => Value::String(datetime.value().to_string()),
-        toml_edit::Value::Array(items) => Value::Array(items.iter().map(value_value).collect()),
-        toml_edit::Value::InlineTable(table) => table_value(table),
+        toml_edit::Value::Array(items) => Value::Array(items.iter().map(|item| value_value(text, item)).collect()),
+        toml_edit::Value::InlineTable(table) => table_value(text, table),
+    }
+}
+
+/// A multi-line string's line breaks as LF: TOML lets a reader normalise them, and the readers
+/// a file is shared with do (Python's tomllib; a file checked out with CRLF on Windows means the
+/// same as on Linux). An escaped `\r` is the writer's own choice and is kept.
+fn normalize_line_breaks(raw: Option<&str>, value: &str) -> String {
+    let multi_line = raw.is_some_and(|raw| raw.starts_with("\"\"\"") || raw.starts_with("'''"));
+    if multi_line && value.contains("\r\n") && !raw.is_some_and(|raw| raw.contains("\\r")) {
+        value.replace("\r\n", "\n")
+    } else {
+        value.to_owned()
     }
 }
 
