@@ -32,7 +32,10 @@ fn toml_edits_keep_crlf_and_a_missing_final_line_break() {
         let output = run(stet(dir.path()).args(["set", name, "package.name=y", "package.edition=2021"]));
         assert!(output.status.success(), "{name}: {}", stderr(&output));
     }
-    assert_eq!(read(dir.path(), "crlf.toml"), "[package]\r\nname = \"y\"\r\nversion = \"1\"\r\nedition = 2021\r\n");
+    assert_eq!(
+        read(dir.path(), "crlf.toml"),
+        "[package]\r\nname = \"y\"\r\nversion = \"1\"\r\nedition = 2021\r\n"
+    );
     assert_eq!(read(dir.path(), "eol.toml"), "[package]\nname = \"y\"\nversion = \"1\"\nedition = 2021");
 }
 

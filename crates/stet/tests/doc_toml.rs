@@ -40,7 +40,10 @@ fn value_of(format: Format, text: &str) -> Value {
 
 #[test]
 fn inf_and_nan_followed_by_a_comment_read_as_inf_and_nan() {
-    let value = value_of(Format::Toml, "sf1 = inf  # positive infinity\nsf2 = -inf # c\nsf3 = nan # c\nx = 1.5 # c\n");
+    let value = value_of(
+        Format::Toml,
+        "sf1 = inf  # positive infinity\nsf2 = -inf # c\nsf3 = nan # c\nx = 1.5 # c\n",
+    );
     assert_eq!(value, json!({"sf1": "inf", "sf2": "-inf", "sf3": "nan", "x": 1.5}));
 }
 
@@ -58,12 +61,18 @@ fn a_crlf_file_keeps_crlf_also_in_the_lines_an_edit_adds() {
 fn a_file_without_a_final_line_break_stays_without_one() {
     let text = "[package]\nname = \"x\"\nversion = \"1\"";
     assert_eq!(toml(text, &[set("package.name", "y")]), "[package]\nname = \"y\"\nversion = \"1\"");
-    assert_eq!(toml(text, &[set("package.edition", "2021")]), "[package]\nname = \"x\"\nversion = \"1\"\nedition = 2021");
+    assert_eq!(
+        toml(text, &[set("package.edition", "2021")]),
+        "[package]\nname = \"x\"\nversion = \"1\"\nedition = 2021"
+    );
 }
 
 #[test]
 fn unset_removes_only_the_comment_lines_directly_above_the_key_or_table() {
-    assert_eq!(toml("# License header\n\nname = \"x\"\nb = 1\n", &[unset("name")]), "# License header\n\nb = 1\n");
+    assert_eq!(
+        toml("# License header\n\nname = \"x\"\nb = 1\n", &[unset("name")]),
+        "# License header\n\nb = 1\n"
+    );
     assert_eq!(toml("a = 1\n# about b\nb = 2\nc = 3\n", &[unset("b")]), "a = 1\nc = 3\n");
     let cargo = "[package]\nname = \"x\"\n\n# See more keys at https://doc.rust-lang.org/cargo/reference/manifest.html\n\n[dependencies]\nserde = \"1\"\n";
     assert_eq!(
@@ -96,7 +105,10 @@ fn an_array_of_tables_is_indexed_for_get_set_unset_and_push() {
         toml(text, &[set("bin.0.path", "a.rs")]),
         "[[bin]]\nname = \"a\"\npath = \"a.rs\"\n\n[[bin]]\nname = \"b\"\npath = \"b.rs\"\n\n[other]\nk = 1\n"
     );
-    assert_eq!(toml(text, &[unset("bin.1.path")]), "[[bin]]\nname = \"a\"\n\n[[bin]]\nname = \"b\"\n\n[other]\nk = 1\n");
+    assert_eq!(
+        toml(text, &[unset("bin.1.path")]),
+        "[[bin]]\nname = \"a\"\n\n[[bin]]\nname = \"b\"\n\n[other]\nk = 1\n"
+    );
     assert_eq!(toml(text, &[unset("bin.0")]), "\n[[bin]]\nname = \"b\"\npath = \"b.rs\"\n\n[other]\nk = 1\n");
     assert_eq!(
         toml(text, &[push("bin", "{name: c}")]),
@@ -138,7 +150,10 @@ fn a_date_set_into_a_date_field_stays_a_toml_date() {
         toml(text, &[set("dates.d", "soon"), set("dates.e", "2026-03-03")]),
         "[[items]]\nname = \"one\"\n\n[dates]\nd = \"soon\" # due\nt = 1979-05-27T07:32:00Z\ne = \"2026-03-03\"\n"
     );
-    assert_eq!(value_of(Format::Toml, text)["dates"], json!({"d": "2026-01-01", "t": "1979-05-27T07:32:00Z"}));
+    assert_eq!(
+        value_of(Format::Toml, text)["dates"],
+        json!({"d": "2026-01-01", "t": "1979-05-27T07:32:00Z"})
+    );
 }
 
 #[test]
@@ -165,19 +180,28 @@ fn toml_1_1_inline_tables_are_refused_naming_the_construct() {
 #[test]
 fn a_new_key_lands_after_the_last_key_of_its_table_in_its_indentation() {
     let text = "# top\nname = \"x\"\n\n[a]\n  k = 1\n  # tail comment\n\n[b]\n";
-    assert_eq!(toml(text, &[set("n", "2")]), "# top\nname = \"x\"\nn = 2\n\n[a]\n  k = 1\n  # tail comment\n\n[b]\n");
+    assert_eq!(
+        toml(text, &[set("n", "2")]),
+        "# top\nname = \"x\"\nn = 2\n\n[a]\n  k = 1\n  # tail comment\n\n[b]\n"
+    );
     assert_eq!(
         toml(text, &[set("a.m", "2")]),
         "# top\nname = \"x\"\n\n[a]\n  k = 1\n  m = 2\n  # tail comment\n\n[b]\n"
     );
-    assert_eq!(toml(text, &[set("b.m", "2")]), "# top\nname = \"x\"\n\n[a]\n  k = 1\n  # tail comment\n\n[b]\nm = 2\n");
+    assert_eq!(
+        toml(text, &[set("b.m", "2")]),
+        "# top\nname = \"x\"\n\n[a]\n  k = 1\n  # tail comment\n\n[b]\nm = 2\n"
+    );
     assert_eq!(
         toml(text, &[set("a.x.y", "2")]),
         "# top\nname = \"x\"\n\n[a]\n  k = 1\n  x.y = 2\n  # tail comment\n\n[b]\n"
     );
     // A table with only sub-tables gets a dotted key where its first section is.
     let implicit = "# doc\n\n[tool.poetry]\nname = \"p\"\n";
-    assert_eq!(toml(implicit, &[set("tool.black.line", "88")]), "# doc\n\ntool.black.line = 88\n[tool.poetry]\nname = \"p\"\n");
+    assert_eq!(
+        toml(implicit, &[set("tool.black.line", "88")]),
+        "# doc\n\ntool.black.line = 88\n[tool.poetry]\nname = \"p\"\n"
+    );
     assert_eq!(toml("", &[set("a", "1")]), "a = 1\n");
     assert_eq!(toml("", &[set("a.b", "1")]), "a.b = 1\n");
 }
@@ -210,7 +234,10 @@ fn markdown_with_toml_frontmatter_is_read_and_edited_as_toml_in_place() {
         edited(Format::Markdown, page, &[set_string("title", "y"), push("tags", "b"), set("draft", "true")]),
         "\u{feff}+++\r\ntitle = \"y\" # the title\r\ntags = [\"a\", \"b\"]\r\ndraft = true\r\n+++\r\n# Body\r\n+++\r\n"
     );
-    assert_eq!(edited(Format::Markdown, page, &[unset("tags")]), "\u{feff}+++\r\ntitle = \"x\" # the title\r\n+++\r\n# Body\r\n+++\r\n");
+    assert_eq!(
+        edited(Format::Markdown, page, &[unset("tags")]),
+        "\u{feff}+++\r\ntitle = \"x\" # the title\r\n+++\r\n# Body\r\n+++\r\n"
+    );
     assert_eq!(edited(Format::Markdown, "+++\n+++\nbody\n", &[set("a", "1")]), "+++\na = 1\n+++\nbody\n");
     // No frontmatter: a `---` YAML block is added, as before.
     assert_eq!(edited(Format::Markdown, "body\n", &[set("a", "1")]), "---\na: 1\n---\nbody\n");
@@ -231,13 +258,20 @@ fn a_multi_line_string_in_a_crlf_file_reads_with_lf_line_breaks_as_tomllib_reads
     let text = "a = \"\"\"\r\nx\r\ny\r\n\"\"\"\r\nb = '''\r\nz\r\n'''\r\nc = \"\"\"p\\r\\nq\"\"\"\r\n";
     assert_eq!(value_of(Format::Toml, text), json!({"a": "x\ny\n", "b": "z\n", "c": "p\r\nq"}));
     let document = Document::parse(Format::Toml, Some(text.as_bytes())).unwrap();
-    assert_eq!(document.edited(&[set_string("a", "x\ny\n")]).unwrap(), None, "setting the value it has is no edit");
+    assert_eq!(
+        document.edited(&[set_string("a", "x\ny\n")]).unwrap(),
+        None,
+        "setting the value it has is no edit"
+    );
 }
 
 #[test]
 fn dotted_keys_inside_an_inline_table_are_added_and_removed_in_its_braces() {
     let text = "d = { underline.style = \"line\", x = 1 }\n";
-    assert_eq!(toml(text, &[set("d.underline.width", "2")]), "d = { underline.style = \"line\", x = 1, underline.width = 2 }\n");
+    assert_eq!(
+        toml(text, &[set("d.underline.width", "2")]),
+        "d = { underline.style = \"line\", x = 1, underline.width = 2 }\n"
+    );
     assert_eq!(toml(text, &[set("d.probe", "2")]), "d = { underline.style = \"line\", x = 1, probe = 2 }\n");
     assert_eq!(toml(text, &[unset("d.underline.style")]), "d = { underline = {}, x = 1 }\n");
     assert_eq!(toml("d = { a.b = 1, a.c = 2 }\n", &[unset("d.a.c")]), "d = { a.b = 1 }\n");
@@ -245,7 +279,14 @@ fn dotted_keys_inside_an_inline_table_are_added_and_removed_in_its_braces() {
 }
 
 #[test]
-fn unsetting_the_last_line_of_a_file_without_a_final_line_break_leaves_none() {
-    assert_eq!(toml("a = 1\r\nb = 2", &[unset("b")]), "a = 1");
-    assert_eq!(toml("a = 1\n[t]\nb = 2", &[unset("t")]), "a = 1");
+fn unsetting_the_last_line_of_a_file_without_a_final_line_break_leaves_the_line_before_as_it_is() {
+    // The line before keeps its line break: changing it would touch a line the edit does not own.
+    assert_eq!(toml("a = 1\r\nb = 2", &[unset("b")]), "a = 1\r\n");
+    assert_eq!(toml("a = 1\n\n[t]\nb = 2", &[unset("t")]), "a = 1\n\n");
+}
+
+#[test]
+fn unsetting_the_only_table_of_an_array_of_tables_is_refused_naming_it() {
+    let message = refusal(Format::Toml, "[[bin]]\nname = \"a\"\n", &[unset("bin.0")]).to_string();
+    assert!(message.contains("[[bin]]") && message.contains("unset `bin`"), "{message}");
 }

@@ -50,7 +50,8 @@ impl<'a> Split<'a> {
         };
         let no_frontmatter = Split { bom, open: "", yaml: "", close: "", body: rest, fence: Fence::Yaml };
         let open_end = line_end(rest, 0);
-        let Some(fence) = [Fence::Yaml, Fence::Toml].into_iter().find(|fence| is_fence(&rest[..open_end], *fence))
+        let Some(fence) =
+            [Fence::Yaml, Fence::Toml].into_iter().find(|fence| is_fence(&rest[..open_end], *fence))
         else {
             return Ok(no_frontmatter);
         };

@@ -48,7 +48,9 @@ fn child<'d>(node: Node<'d>, segment: &str) -> Option<Node<'d>> {
         },
         Node::Tables(tables) => index(segment).and_then(|at| tables.get(at)).map(Node::Table),
         Node::Value(toml_edit::Value::InlineTable(table)) => table.get(segment).map(Node::Value),
-        Node::Value(toml_edit::Value::Array(items)) => index(segment).and_then(|at| items.get(at)).map(Node::Value),
+        Node::Value(toml_edit::Value::Array(items)) => {
+            index(segment).and_then(|at| items.get(at)).map(Node::Value)
+        }
         Node::Value(_) => None,
     }
 }
@@ -89,19 +91,12 @@ pub(crate) fn splices(cx: &Context<'_, '_>, edit: &Edit) -> Result<(Vec<Splice>,
         }
         Edit::Merge { .. } => unreachable!("merges are expanded into sets and unsets first"),
     };
-    for (range, with) in &mut out {
-        // Lines removed from the end of a file that ends without a line break take the line
-        // break before them, so that it still ends without one.
-        let text = cx.text;
-        if with.is_empty() && range.end == text.len() && !text.ends_with('\n') && text[..range.start].ends_with('\n') {
-            range.start -= if text[..range.start].ends_with("\r\n") { 2 } else { 1 };
-        }
-    }
     let nodes = walk(cx.root, key.segments());
     let mut touched = nodes.len().min(key.segments().len());
-    if let Some(list) = nodes.iter().position(|node| {
-        matches!(node, Node::Tables(_) | Node::Value(toml_edit::Value::Array(_)))
-    }) {
+    if let Some(list) = nodes
+        .iter()
+        .position(|node| matches!(node, Node::Tables(_) | Node::Value(toml_edit::Value::Array(_))))
+    {
         touched = touched.min(list.max(1));
     }
     Ok((out, touched))
@@ -140,7 +135,7 @@ fn set(
             insert(cx, key, parents, segments, value, out)?;
         }
         Node::Tables(tables) => {
-            for table in tables.iter() {
+            for table in tables {
                 table_ranges(cx, table, &mut removals(out));
             }
             insert(cx, key, parents, segments, value, out)?;
@@ -186,14 +181,16 @@ fn insert(
             let Node::Table(section_table) = nodes[section] else { unreachable!("found as a table") };
             let place = cx.places.of(if table.is_dotted() { table } else { section_table });
             let name: Vec<String> = segments[section..].to_vec();
-            let line = format!("{}{} = {}", place.indent, render::key(&name), render::value(value, None, key)?);
+            let line =
+                format!("{}{} = {}", place.indent, render::key(&name), render::value(value, None, key)?);
             out.push(new_lines(cx, place.at, &line));
         }
         Node::Value(toml_edit::Value::InlineTable(_)) => {
             // A dotted key inside an inline table (`{ a.b = 1 }`) is written in the braces it
             // is in, with its dotted path.
             let (outer, table) = enclosing_inline(nodes, depth);
-            let member = format!("{} = {}", render::key(&segments[outer..]), render::value(value, None, key)?);
+            let member =
+                format!("{} = {}", render::key(&segments[outer..]), render::value(value, None, key)?);
             match table.get_values().iter().filter_map(|(_, value)| value.span()).map(|span| span.end).max() {
                 None => out.push((span(table.span())?, format!("{{ {member} }}"))),
                 Some(end) => out.push((end..end, format!(", {member}"))),
@@ -242,9 +239,19 @@ fn unset(cx: &Context<'_, '_>, segments: &[String], out: &mut Vec<Splice>) -> Re
                 removals(out).push(start..line_end(cx.text, value_end));
             }
         }
+        (Node::Tables(tables), Node::Table(_)) if tables.len() == 1 => {
+            let list = segments[..segments.len() - 1].join(".");
+            return Err(DocError::Unsupported {
+                message: format!(
+                    "{}: it is the only table of the array of tables `[[{list}]]`, and TOML cannot write \
+                     an empty one; unset `{list}` instead",
+                    segments.join(".")
+                ),
+            });
+        }
         (_, Node::Table(table)) => table_ranges(cx, table, &mut removals(out)),
         (_, Node::Tables(tables)) => {
-            for table in tables.iter() {
+            for table in tables {
                 table_ranges(cx, table, &mut removals(out));
             }
         }
@@ -254,7 +261,9 @@ fn unset(cx: &Context<'_, '_>, segments: &[String], out: &mut Vec<Splice>) -> Re
         (Node::Value(toml_edit::Value::Array(items)), Node::Value(_)) => {
             remove_item(cx, items, index(name).expect("found by index"), out)?;
         }
-        _ => return Err(cannot(&KeyPath::from_segments(segments.to_vec()), "it is not in a table or a list")),
+        _ => {
+            return Err(cannot(&KeyPath::from_segments(segments.to_vec()), "it is not in a table or a list"));
+        }
     }
     Ok(())
 }
@@ -269,10 +278,12 @@ fn table_ranges(cx: &Context<'_, '_>, table: &Table, out: &mut Removals<'_>) {
         let end = line_end(cx.text, header.end).max(cx.places.of(table).at);
         out.push(start..end);
     }
-    for (name, item) in table.iter() {
+    for (name, item) in table {
         match item {
             Item::Value(value) if table.is_dotted() => {
-                if let (Some(key), Some(value)) = (table.key(name).and_then(toml_edit::Key::span), value.span()) {
+                if let (Some(key), Some(value)) =
+                    (table.key(name).and_then(toml_edit::Key::span), value.span())
+                {
                     let start = own_comment_start(cx.text, line_start(cx.text, key.start));
                     out.push(start..line_end(cx.text, value.end));
                 }
@@ -280,7 +291,7 @@ fn table_ranges(cx: &Context<'_, '_>, table: &Table, out: &mut Removals<'_>) {
             Item::Table(inner) if inner.is_dotted() && !table.is_dotted() => sections_under(cx, inner, out),
             Item::Table(inner) => table_ranges(cx, inner, out),
             Item::ArrayOfTables(tables) => {
-                for inner in tables.iter() {
+                for inner in tables {
                     table_ranges(cx, inner, out);
                 }
             }
@@ -291,12 +302,12 @@ fn table_ranges(cx: &Context<'_, '_>, table: &Table, out: &mut Removals<'_>) {
 
 /// The sections under a dotted-key table whose own lines are already removed with its section.
 fn sections_under(cx: &Context<'_, '_>, table: &Table, out: &mut Removals<'_>) {
-    for (_, item) in table.iter() {
+    for (_, item) in table {
         match item {
             Item::Table(inner) if inner.is_dotted() => sections_under(cx, inner, out),
             Item::Table(inner) => table_ranges(cx, inner, out),
             Item::ArrayOfTables(tables) => {
-                for inner in tables.iter() {
+                for inner in tables {
                     table_ranges(cx, inner, out);
                 }
             }
@@ -376,7 +387,11 @@ fn push_table(
         .collect();
     let mut lines = vec![format!("[[{}]]", render::key(&header))];
     for (name, member) in members {
-        lines.push(format!("{} = {}", render::key(std::slice::from_ref(name)), render::value(member, None, key)?));
+        lines.push(format!(
+            "{} = {}",
+            render::key(std::slice::from_ref(name)),
+            render::value(member, None, key)?
+        ));
     }
     let mut extent = Vec::new();
     if let Some(last) = tables.get(tables.len().wrapping_sub(1)) {
@@ -439,7 +454,12 @@ fn member_start(text: &str, value_start: usize) -> usize {
 
 /// Removes an item of an array: its own lines when it has them, else with the comma between it
 /// and its neighbour.
-fn remove_item(cx: &Context<'_, '_>, items: &Array, at: usize, out: &mut Vec<Splice>) -> Result<(), DocError> {
+fn remove_item(
+    cx: &Context<'_, '_>,
+    items: &Array,
+    at: usize,
+    out: &mut Vec<Splice>,
+) -> Result<(), DocError> {
     let text = cx.text;
     let mut spans = Vec::new();
     for (position, item) in items.iter().enumerate() {
@@ -450,7 +470,10 @@ fn remove_item(cx: &Context<'_, '_>, items: &Array, at: usize, out: &mut Vec<Spl
     let end = line_end(text, item.end);
     let after = text[item.end..end].trim_start();
     let after = after.strip_prefix(',').unwrap_or(after).trim_start();
-    if spans.len() > 1 && text[start..item.start].trim().is_empty() && (after.is_empty() || after.starts_with('#')) {
+    if spans.len() > 1
+        && text[start..item.start].trim().is_empty()
+        && (after.is_empty() || after.starts_with('#'))
+    {
         removals(out).push(start..end);
         return Ok(());
     }
@@ -484,5 +507,7 @@ fn span(span: Option<Range<usize>>) -> Result<Range<usize>, DocError> {
 }
 
 fn cannot(key: &KeyPath, why: &str) -> DocError {
-    DocError::Unsupported { message: format!("{key}: stet cannot make this edit to the TOML document: {why}") }
+    DocError::Unsupported {
+        message: format!("{key}: stet cannot make this edit to the TOML document: {why}"),
+    }
 }

@@ -54,7 +54,8 @@ pub(crate) fn edit(text: &str, plan: &Plan, newline: &str) -> Result<String, Doc
 fn pass(text: &str, edits: &[Edit], newline: &str) -> Result<(String, usize), DocError> {
     let document = read::parse(text)?;
     let places = Places::new(text, document.as_table());
-    let cx = Context { text, root: document.as_table(), places: &places, newline: text::newline(text, newline) };
+    let cx =
+        Context { text, root: document.as_table(), places: &places, newline: text::newline(text, newline) };
     let mut splices = Splices::default();
     let mut touched = Touched::default();
     let mut made = 0;

@@ -55,10 +55,11 @@ impl Places {
         dotted: &mut Vec<&'d Table>,
         first_header: &mut Option<usize>,
     ) {
-        for (name, item) in table.iter() {
+        for (name, item) in table {
             match item {
                 Item::Value(value) => {
-                    let (Some(key), Some(span)) = (table.key(name).and_then(toml_edit::Key::span), value.span())
+                    let (Some(key), Some(span)) =
+                        (table.key(name).and_then(toml_edit::Key::span), value.span())
                     else {
                         continue;
                     };
@@ -83,7 +84,7 @@ impl Places {
                 }
                 Item::Table(inner) => self.section(text, inner, first_header),
                 Item::ArrayOfTables(tables) => {
-                    for inner in tables.iter() {
+                    for inner in tables {
                         self.section(text, inner, first_header);
                     }
                 }

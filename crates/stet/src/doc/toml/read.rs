@@ -35,7 +35,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// The value of a table of the document parsed from `text`.
 pub(crate) fn table_value(text: &str, table: &dyn TableLike) -> Value {
-    Value::Object(table.iter().map(|(key, item)| (key.to_owned(), item_value(text, item))).collect::<Map<_, _>>())
+    Value::Object(
+        table.iter().map(|(key, item)| (key.to_owned(), item_value(text, item))).collect::<Map<_, _>>(),
+    )
 }
 
 fn item_value(text: &str, item: &Item) -> Value {
@@ -61,7 +63,9 @@ fn value_value(text: &str, value: &toml_edit::Value) -> Value {
         }
         toml_edit::Value::Boolean(flag) => Value::Bool(*flag.value()),
         toml_edit::Value::Datetime(datetime) => Value::String(datetime.value().to_string()),
-        toml_edit::Value::Array(items) => Value::Array(items.iter().map(|item| value_value(text, item)).collect()),
+        toml_edit::Value::Array(items) => {
+            Value::Array(items.iter().map(|item| value_value(text, item)).collect())
+        }
         toml_edit::Value::InlineTable(table) => table_value(text, table),
     }
 }
@@ -96,7 +100,7 @@ fn check_table(text: &str, table: &dyn TableLike) -> Result<(), DocError> {
             Item::Value(value) => check_value(text, value)?,
             Item::Table(table) => check_table(text, table)?,
             Item::ArrayOfTables(tables) => {
-                for table in tables.iter() {
+                for table in tables {
                     check_table(text, table)?;
                 }
             }
@@ -132,12 +136,12 @@ fn check_value(text: &str, value: &toml_edit::Value) -> Result<(), DocError> {
             if breaks_outside_values(raw, span.start, table) {
                 return refuse("a line break inside an inline table");
             }
-            for (_, member) in table.iter() {
+            for (_, member) in table {
                 check_value(text, member)?;
             }
         }
         toml_edit::Value::Array(items) => {
-            for item in items.iter() {
+            for item in items {
                 check_value(text, item)?;
             }
         }
@@ -172,11 +176,10 @@ fn breaks_outside_values(raw: &str, start: usize, table: &InlineTable) -> bool {
 fn has_1_1_escape(raw: &str) -> bool {
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('e' | 'x') => return true,
-                _ => {}
-            }
+        if c == '\\'
+            && let Some('e' | 'x') = chars.next()
+        {
+            return true;
         }
     }
     false

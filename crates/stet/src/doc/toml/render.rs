@@ -14,11 +14,19 @@ pub(crate) fn key(segments: &[String]) -> String {
 /// The TOML text of `value`. `like` is the value it replaces (or a sibling in its list): a
 /// string replacing a date or time becomes one when it is written exactly as TOML writes that
 /// date or time (`2024-01-02`, `1979-05-27T07:32:00Z`), so a date field stays a date.
-pub(crate) fn value(value: &Value, like: Option<&toml_edit::Value>, key: &KeyPath) -> Result<String, DocError> {
+pub(crate) fn value(
+    value: &Value,
+    like: Option<&toml_edit::Value>,
+    key: &KeyPath,
+) -> Result<String, DocError> {
     Ok(toml_value(value, like, key)?.to_string())
 }
 
-fn toml_value(value: &Value, like: Option<&toml_edit::Value>, key: &KeyPath) -> Result<toml_edit::Value, DocError> {
+fn toml_value(
+    value: &Value,
+    like: Option<&toml_edit::Value>,
+    key: &KeyPath,
+) -> Result<toml_edit::Value, DocError> {
     Ok(match value {
         Value::Null => {
             return Err(DocError::Invalid {
@@ -38,7 +46,9 @@ fn toml_value(value: &Value, like: Option<&toml_edit::Value>, key: &KeyPath) -> 
             }
             (None, None, Some(float)) => float.into(),
             (None, None, None) => {
-                return Err(DocError::Invalid { message: format!("{key}: {number} does not fit a TOML number") });
+                return Err(DocError::Invalid {
+                    message: format!("{key}: {number} does not fit a TOML number"),
+                });
             }
         },
         Value::String(text) => match like {

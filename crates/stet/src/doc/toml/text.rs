@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn only_comment_lines_directly_above_belong_to_a_line() {
         let text = "# far\n\n# near\n  # nearer\nkey = 1\n";
-        assert_eq!(&text[own_comment_start(text, text.find("key").unwrap())..], "# near\n  # nearer\nkey = 1\n");
+        assert_eq!(
+            &text[own_comment_start(text, text.find("key").unwrap())..],
+            "# near\n  # nearer\nkey = 1\n"
+        );
     }
 
     #[test]
