@@ -4,6 +4,7 @@ mod batch;
 mod config;
 mod doc;
 mod doc_json;
+mod doc_toml;
 mod errors;
 mod front_door;
 mod help;

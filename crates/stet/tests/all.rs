@@ -5,6 +5,8 @@ mod doc;
 mod doc_json;
 mod doc_json_props;
 mod doc_props;
+mod doc_toml;
+mod doc_toml_props;
 mod entry;
 mod lease;
 mod lock;

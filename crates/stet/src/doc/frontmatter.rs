@@ -1,4 +1,5 @@
-//! Markdown frontmatter: a `---` fenced YAML block at the very top of the file, then the body.
+//! Markdown frontmatter: a `---` fenced YAML block at the very top of the file, or a `+++`
+//! fenced TOML block as Hugo and Zola write it, then the body.
 
 use super::error::DocError;
 
@@ -9,13 +10,34 @@ pub struct Split<'a> {
     pub bom: &'a str,
     /// The opening fence line with its line break (`---\n`); empty when there is no frontmatter.
     pub open: &'a str,
-    /// The YAML between the fences, with its last line break.
+    /// The frontmatter between the fences (YAML, or TOML after `+++`), with its last line break.
     pub yaml: &'a str,
     /// The closing fence line with its line break, if any (`---\n`, or `---` at the end of file).
     pub close: &'a str,
     /// Everything after the closing fence (the whole file after the BOM when there is no
     /// frontmatter).
     pub body: &'a str,
+    /// What the fences say the frontmatter is written in (`Yaml` when there is none: a new
+    /// frontmatter is YAML).
+    pub fence: Fence,
+}
+
+/// The language of a frontmatter, as its fences say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fence {
+    /// `---`: YAML.
+    Yaml,
+    /// `+++`: TOML.
+    Toml,
+}
+
+impl Fence {
+    fn marker(self) -> &'static str {
+        match self {
+            Fence::Yaml => "---",
+            Fence::Toml => "+++",
+        }
+    }
 }
 
 impl<'a> Split<'a> {
@@ -26,28 +48,35 @@ impl<'a> Split<'a> {
             Some(rest) => (&text[..3], rest),
             None => ("", text),
         };
-        let no_frontmatter = Split { bom, open: "", yaml: "", close: "", body: rest };
+        let no_frontmatter = Split { bom, open: "", yaml: "", close: "", body: rest, fence: Fence::Yaml };
         let open_end = line_end(rest, 0);
-        if !is_fence(&rest[..open_end]) || open_end == rest.len() {
+        let Some(fence) =
+            [Fence::Yaml, Fence::Toml].into_iter().find(|fence| is_fence(&rest[..open_end], *fence))
+        else {
+            return Ok(no_frontmatter);
+        };
+        if open_end == rest.len() {
             return Ok(no_frontmatter);
         }
         let mut at = open_end;
         while at < rest.len() {
             let end = line_end(rest, at);
-            if is_fence(&rest[at..end]) {
+            if is_fence(&rest[at..end], fence) {
                 return Ok(Split {
                     bom,
                     open: &rest[..open_end],
                     yaml: &rest[open_end..at],
                     close: &rest[at..end],
                     body: &rest[end..],
+                    fence,
                 });
             }
             at = end;
         }
+        let marker = fence.marker();
         Err(DocError::malformed(
             Some(1),
-            "the frontmatter opened by `---` on line 1 is never closed by a `---` line",
+            format!("the frontmatter opened by `{marker}` on line 1 is never closed by a `{marker}` line"),
         ))
     }
 
@@ -82,9 +111,9 @@ fn line_end(text: &str, at: usize) -> usize {
     text[at..].find('\n').map_or(text.len(), |offset| at + offset + 1)
 }
 
-/// `---`, with nothing after it but spaces and the line break.
-fn is_fence(line: &str) -> bool {
-    line.strip_prefix("---")
+/// The fence's marker, with nothing after it but spaces and the line break.
+fn is_fence(line: &str, fence: Fence) -> bool {
+    line.strip_prefix(fence.marker())
         .is_some_and(|rest| rest.trim_end_matches(['\n', '\r']).trim_end_matches([' ', '\t']).is_empty())
 }
 

@@ -6,9 +6,10 @@
 //! lines; every other byte (comments, order, quoting, blank lines, indentation, line breaks, a
 //! BOM, the Markdown body) stays; JSON and JSONC likewise (the edited value's bytes, a new member
 //! in its siblings' style, a removed member with its comma and comment lines; comments, trailing
-//! commas, escapes and number spellings stay). The edited text is parsed again and must mean
-//! exactly the edit; otherwise nothing is written ([`DocError::Unsupported`]). TOML keeps its
-//! formatting through `toml_edit`. An edit that changes no value does not rewrite the file.
+//! commas, escapes and number spellings stay); TOML (a whole file, or `+++` frontmatter) likewise:
+//! only the spans of what an edit changes. The edited text is parsed again and must mean exactly
+//! the edit; otherwise nothing is written ([`DocError::Unsupported`]). An edit that changes no
+//! value does not rewrite the file.
 //!
 //! [`edit`] does it under the file's lock, from the read to the atomic replace (see
 //! [`crate::update`]), so concurrent edits never lose each other.
@@ -30,7 +31,7 @@ use serde_json::Value;
 pub use edit::{Edit, lookup};
 pub use error::{DocError, EditError};
 pub use file::{Edited, Editor, edit, edit_value, read};
-pub use frontmatter::Split;
+pub use frontmatter::{Fence, Split};
 pub use key::KeyPath;
 
 /// The kind of a document.
@@ -90,8 +91,11 @@ impl Document {
         let value = match format {
             Format::Markdown => {
                 let split = Split::new(&text)?;
-                let value =
-                    yaml::read(split.yaml).map_err(|err| shift_lines(err, split.yaml_first_line()))?;
+                let value = match split.fence {
+                    Fence::Toml => toml::read(split.yaml),
+                    Fence::Yaml => yaml::read(split.yaml),
+                }
+                .map_err(|err| shift_lines(err, split.yaml_first_line()))?;
                 if !value.is_object() {
                     return Err(DocError::malformed(
                         Some(2),
@@ -103,7 +107,7 @@ impl Document {
             Format::Yaml => yaml::read(without_bom(&text))?,
             Format::Json if bytes.is_none() => Value::Object(serde_json::Map::new()),
             Format::Json => json::read(without_bom(&text))?,
-            Format::Toml => toml::to_value(&toml::parse(without_bom(&text))?),
+            Format::Toml => toml::read(without_bom(&text))?,
         };
         Ok(Document { format, text, value })
     }
@@ -128,24 +132,15 @@ impl Document {
         let text = match self.format {
             Format::Markdown => {
                 let split = Split::new(&self.text)?;
+                if split.fence == Fence::Toml {
+                    let newline = if split.open.ends_with("\r\n") { "\r\n" } else { "\n" };
+                    return Ok(Some(split.with_yaml(&toml::edit(split.yaml, &plan, newline)?)));
+                }
                 split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value)?)
             }
             Format::Yaml => format!("{bom}{}", yaml::edit(body, &plan.edits, &plan.value)?),
             Format::Json => format!("{bom}{}", json::edit(body, &plan.edits, &plan.value)?),
-            Format::Toml => {
-                let mut document = toml::parse(body)?;
-                for run in plan.runs() {
-                    toml::apply_run(&mut document, run)?;
-                }
-                if toml::to_value(&document) != plan.value {
-                    return Err(DocError::Unsupported {
-                        message:
-                            "stet could not make this edit to the TOML document exactly; nothing was written"
-                                .into(),
-                    });
-                }
-                format!("{bom}{document}")
-            }
+            Format::Toml => format!("{bom}{}", toml::edit(body, &plan, "\n")?),
         };
         Ok(Some(text))
     }
