@@ -3,6 +3,7 @@
 mod atomic;
 mod doc;
 mod doc_props;
+mod doc_yaml;
 mod entry;
 mod lease;
 mod lock;

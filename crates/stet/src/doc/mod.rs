@@ -125,9 +125,9 @@ impl Document {
         let text = match self.format {
             Format::Markdown => {
                 let split = Split::new(&self.text)?;
-                split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value)?)
+                split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value, split.newline())?)
             }
-            Format::Yaml => format!("{bom}{}", yaml::edit(body, &plan.edits, &plan.value)?),
+            Format::Yaml => format!("{bom}{}", yaml::edit(body, &plan.edits, &plan.value, "\n")?),
             Format::Json => {
                 // The text parsed as JSON when the document was read: only its layout is needed.
                 let style =
