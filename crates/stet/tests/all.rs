@@ -4,6 +4,7 @@ mod atomic;
 mod doc;
 mod doc_props;
 mod doc_yaml;
+mod doc_yaml_props;
 mod entry;
 mod lease;
 mod lock;

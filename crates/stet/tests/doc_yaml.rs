@@ -273,3 +273,11 @@ fn a_duplicate_key_is_malformed_naming_both_lines() {
     assert!(matches!(err, DocError::Malformed { line: Some(3), .. }), "{err:?}");
     assert_eq!(err.to_string(), "line 3: the key `a` appears twice (first on line 1)");
 }
+
+// Found by the property tests: list items whose content starts on the line below their `-`.
+
+#[test]
+fn a_list_item_whose_content_starts_below_its_dash_is_removed_and_grown_whole() {
+    assert_eq!(edited("c:\n  -\n    - a\n  - b\n", &[unset("c.0")]), "c:\n  - b\n");
+    assert_eq!(edited("a:\n-\n  - x\n", &[push("a", "z")]), "a:\n-\n  - x\n- z\n");
+}

@@ -369,8 +369,9 @@ impl<'a> Editor<'a> {
         };
         let (own_start, own_end) = bounds(index);
         let is_list = matches!(container.kind, Kind::Sequence { .. });
-        // A block list item's line starts at its `-`.
-        let start = if is_list && !flow { layout.line_start(own_start) } else { own_start };
+        // A block list item's lines start at its `-`, which may be on a line of its own above.
+        let start =
+            if is_list && !flow { layout.line_start(layout.dash_of_item(own_start)) } else { own_start };
         if !flow && (layout.starts_line(start) || is_list) {
             let from = layout.attached_comments_start(layout.line_start(start), layout.column(own_start));
             let from = if is_list { layout.line_start(start) } else { from };

@@ -113,6 +113,13 @@ impl<'a> Layout<'a> {
         self.text[self.line_start(at)..at].bytes().all(|byte| byte == b' ')
     }
 
+    /// The `-` of the block list item whose content starts at `at` (on its line, or alone on a
+    /// line above), else `at`.
+    pub fn dash_of_item(&self, at: usize) -> usize {
+        let before = self.text[..at].trim_end_matches([' ', '\t', '\r', '\n']);
+        if before.ends_with('-') { before.len() - 1 } else { at }
+    }
+
     /// Just past the `:` that follows a mapping key, if it follows directly (`? key` explicit keys
     /// do not have one there).
     pub fn colon_after(&self, key: &Node) -> Option<usize> {

@@ -485,7 +485,9 @@ fn closing_end(text: &str, node: &Node, end_event: (usize, usize), last: Option<
 /// with `-`, as in `- -1`), so look back over the spaces before `at`.
 fn dash_before(text: &str, at: usize) -> usize {
     let before = text[..at].trim_end_matches(' ');
-    if before.len() < at && before.ends_with('-') { before.len() - 1 } else { at }
+    // Right after a `-` that ends its line, the parser starts a sequence whose first item is below.
+    let ends_line = at == text.len() || text[at..].starts_with(['\n', '\r']);
+    if (before.len() < at || ends_line) && before.ends_with('-') { before.len() - 1 } else { at }
 }
 
 /// The text of a scalar node ("" for other nodes).
