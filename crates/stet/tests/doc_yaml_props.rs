@@ -163,28 +163,16 @@ impl Written {
         let pad = " ".repeat(indent);
         let beside = if beside { " # beside" } else { "" };
         match node {
-            Node::Scalar(scalar) => match Self::scalar_inline(scalar) {
-                Some(text) => self.line(&format!("{head} {text}{beside}")),
-                None => {
-                    let (indicator, lines, chomp) = match scalar {
-                        Leaf::Literal(lines, chomp) => ('|', lines, chomp),
-                        Leaf::Folded(lines, chomp) => ('>', lines, chomp),
-                        _ => unreachable!(),
-                    };
-                    let chomp_text = match chomp {
-                        Chomp::Strip => "-",
-                        Chomp::Clip => "",
-                        Chomp::Keep => "+",
-                    };
-                    self.line(&format!("{head} {indicator}{chomp_text}"));
-                    for line in lines {
-                        self.line(&format!("{pad}  {line}"));
-                    }
-                    if matches!(chomp, Chomp::Keep) {
-                        self.line("");
-                    }
-                }
-            },
+            Node::Scalar(Leaf::Literal(lines, chomp)) => {
+                self.block_scalar(&format!("{head} |"), lines, *chomp, &pad, beside);
+            }
+            Node::Scalar(Leaf::Folded(lines, chomp)) => {
+                self.block_scalar(&format!("{head} >"), lines, *chomp, &pad, beside);
+            }
+            Node::Scalar(scalar) => {
+                let text = Self::scalar_inline(scalar).expect("not a block scalar");
+                self.line(&format!("{head} {text}{beside}"));
+            }
             Node::FlowList(items) => {
                 let items: Vec<String> = items.iter().map(Value::to_string).collect();
                 self.line(&format!("{head} [{}]{beside}", items.join(", ")));
@@ -198,6 +186,21 @@ impl Written {
                 self.line(&format!("{head}{beside}"));
                 self.map_entries(entries, indent + 2, path, None);
             }
+        }
+    }
+
+    fn block_scalar(&mut self, head: &str, lines: &[String], chomp: Chomp, pad: &str, beside: &str) {
+        let chomp_text = match chomp {
+            Chomp::Strip => "-",
+            Chomp::Clip => "",
+            Chomp::Keep => "+",
+        };
+        self.line(&format!("{head}{chomp_text}{beside}"));
+        for line in lines {
+            self.line(&format!("{pad}  {line}"));
+        }
+        if matches!(chomp, Chomp::Keep) {
+            self.line("");
         }
     }
 
@@ -473,6 +476,6 @@ fn the_generator_writes_what_the_reference_reads() {
         ),
     ];
     let written = write(&entries, false, true, true);
-    assert_eq!(written.text, "---\n# about a\na: |+\n  x\n\nb:\n- c: 1\n# the end\n");
+    assert_eq!(written.text, "---\n# about a\na: |+ # beside\n  x\n\nb:\n- c: 1\n# the end\n");
     assert_eq!(reference(&written.text), json!({"a": "x\n\n", "b": [{"c": 1}]}));
 }
