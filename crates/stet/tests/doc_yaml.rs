@@ -200,10 +200,27 @@ fn an_anchor_on_a_mapping_key_can_be_aliased() {
 
 #[test]
 fn a_document_that_starts_with_three_dashes_can_lose_its_only_key_and_gain_others() {
-    assert_eq!(edited("---\nroles:\n  - a\n", &[unset("roles")]), "---\n");
+    assert_eq!(edited("---\nroles:\n  - a\n", &[unset("roles")]), "---\n{}\n");
     assert_eq!(yaml("---\n"), json!({}));
     assert_eq!(edited("---\n", &[set("a", "1")]), "---\na: 1\n");
     assert_eq!(edited("--- # c\nx: 1\n", &[set("x", "2")]), "--- # c\nx: 2\n");
+}
+
+#[test]
+fn a_file_left_without_keys_holds_an_empty_mapping_that_every_reader_reads_as_one() {
+    // An empty YAML file is null to other readers; `{}` is what the edit means.
+    assert_eq!(edited("# header\n\nonly: 1\n", &[unset("only")]), "# header\n\n{}\n");
+    assert_eq!(edited("{}\n", &[set("a", "1")]), "a: 1\n", "and a key set in it replaces it");
+    assert_eq!(edited("only: 1\r\n", &[unset("only")]), "{}\r\n");
+    let md = edited_as(Format::Markdown, "---\nonly: 1\n---\nbody\n", &[unset("only")]).unwrap();
+    assert_eq!(md, "---\n---\nbody\n", "an empty frontmatter is an empty mapping to Markdown tools");
+}
+
+#[test]
+fn a_flow_entry_on_lines_of_its_own_is_removed_with_its_lines() {
+    let text = "{\n  \"a\": 1,\n  \"b\": {\"c\": 2}\n}\n";
+    assert_eq!(edited(text, &[unset("b")]), "{\n  \"a\": 1,\n}\n");
+    assert_eq!(edited(text, &[unset("a")]), "{\n  \"b\": {\"c\": 2}\n}\n");
 }
 
 // Y7: several documents.

@@ -419,12 +419,7 @@ proptest! {
                     _ => unreachable!(),
                 };
                 // The last entry of a collection takes the collection's own line with it (`{}`).
-                // The first key of a list item's mapping shares the item's `- ` line: the next key
-                // moves up to it.
-                let entry = written.range_of(&path);
-                let holder_range = written.range_of(parent);
-                let first_of_item = !parent.is_empty() && entry.start == holder_range.start;
-                let allowed = if siblings == 0 || first_of_item { holder_range } else { entry };
+                let allowed = if siblings == 0 { written.range_of(parent) } else { written.range_of(&path) };
                 (Edit::Unset { key: KeyPath::from_segments(path.clone()) }, allowed)
             }
             Change::Push(at, new) => {

@@ -127,7 +127,7 @@ impl Document {
                 let split = Split::new(&self.text)?;
                 split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value, split.newline())?)
             }
-            Format::Yaml => format!("{bom}{}", yaml::edit(body, &plan.edits, &plan.value, "\n")?),
+            Format::Yaml => format!("{bom}{}", yaml::edit_file(body, &plan.edits, &plan.value)?),
             Format::Json => {
                 // The text parsed as JSON when the document was read: only its layout is needed.
                 let style =

@@ -277,6 +277,12 @@ impl<'a> Editor<'a> {
         let Kind::Mapping { flow, entries, .. } = &mapping.kind else {
             unreachable!("entries go into mappings")
         };
+        let is_root = self.root.is_some_and(|root| std::ptr::eq(root, mapping));
+        if *flow && entries.is_empty() && is_root && layout.text[mapping.start..mapping.end] == *"{}" {
+            // The `{}` of a document that had no keys gives way to the first one.
+            let line = entry_line(layout, layout.column(mapping.start), &name, value, block);
+            return vec![Splice::new(mapping.start, mapping.end, line)];
+        }
         if *flow {
             let entry = format!("{name}: {}", render::inline(value, Quote::Plain));
             return vec![match entries.last() {
@@ -376,6 +382,20 @@ impl<'a> Editor<'a> {
             let from = layout.attached_comments_start(layout.line_start(start), layout.column(own_start));
             let from = if is_list { layout.line_start(start) } else { from };
             return Splice::new(from, layout.next_line_start(layout.line_end(own_end)), "");
+        }
+        let line_end = layout.line_end(own_end);
+        if flow && layout.starts_line(own_start) && matches!(layout.text[own_end..line_end].trim(), "" | ",")
+        {
+            // A flow entry on lines of its own goes with its lines; the comma before it, if it
+            // was the last, stays as a trailing comma, which YAML allows.
+            return Splice::new(layout.line_start(own_start), layout.next_line_start(line_end), "");
+        }
+        if !flow && !is_list && index + 1 < count {
+            // The first key of a list item's mapping, on the item's `- ` line: its text goes and
+            // the `-` stays, so that the other keys' lines stay as they are (`-` then the
+            // mapping on the lines below is the same item).
+            let before = layout.text[..own_start].trim_end_matches(' ').len();
+            return Splice::new(before, line_end, "");
         }
         if index + 1 < count {
             Splice::new(own_start, bounds(index + 1).0, "")

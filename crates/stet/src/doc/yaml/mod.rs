@@ -100,6 +100,21 @@ pub(crate) fn edit(
     Ok(current)
 }
 
+/// [`edit`] for a whole YAML file: one left with no value at all (comments at most) gets `{}`,
+/// since every YAML reader reads an empty file as null, not as the empty mapping it means.
+pub(crate) fn edit_file(text: &str, edits: &[Edit], expected: &Value) -> Result<String, DocError> {
+    let mut edited = edit(text, edits, expected, "\n")?;
+    if expected.as_object().is_some_and(serde_json::Map::is_empty) && tree::parse(&edited)?.root.is_none() {
+        let newline = text::Layout::new(text, &tree::Tree::default(), "\n").newline;
+        if !edited.is_empty() && !edited.ends_with('\n') {
+            edited.push_str(newline);
+        }
+        edited.push_str("{}");
+        edited.push_str(newline);
+    }
+    Ok(edited)
+}
+
 #[cfg(test)]
 mod tests {
     //! Reads and edits do work linear in the document's size, counted (see `work`): a quadratic
