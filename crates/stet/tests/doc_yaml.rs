@@ -234,6 +234,14 @@ fn a_file_of_several_documents_is_refused_with_a_message_that_says_so() {
     );
 }
 
+#[test]
+fn a_template_placeholder_is_refused_as_one() {
+    for text in ["{% set v = 1 %}\nname: x\n", "metadata:\n  name: {{ template \"x\" . }}\n"] {
+        let err = Document::parse(Format::Yaml, Some(text.as_bytes())).unwrap_err();
+        assert!(err.to_string().contains("template placeholder"), "{err}");
+    }
+}
+
 // Y6: anchors and aliases.
 
 #[test]

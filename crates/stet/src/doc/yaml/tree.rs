@@ -81,6 +81,26 @@ const MAX_FLOW_PADS: usize = 32;
 /// with the line indented by spaces (which mean nothing inside a flow collection), and offsets are
 /// mapped back to the text as written.
 pub(crate) fn parse(text: &str) -> Result<Tree, DocError> {
+    parse_padded(text).map_err(|err| match err {
+        DocError::Malformed { line: Some(line), .. }
+            if text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .is_some_and(|line| line.contains("{{") || line.contains("{%")) =>
+        {
+            DocError::Malformed {
+                line: Some(line),
+                message:
+                    "the line holds a template placeholder (`{{ ... }}` or `{% ... %}`), which is not YAML \
+                          until the template is rendered; stet edits YAML, not templates"
+                        .into(),
+            }
+        }
+        other => other,
+    })
+}
+
+fn parse_padded(text: &str) -> Result<Tree, DocError> {
     super::work::count(|work| work.parses += 1);
     let mut pads = Pads::default();
     loop {
