@@ -25,7 +25,56 @@ pub(crate) fn doc_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
         count: counter,
         contestants: contestants(tools, scale, 10, false),
     };
-    vec![small, big]
+    let mut suites = vec![small, big];
+    suites.extend(yaml_get_suites(tools, scale));
+    suites
+}
+
+/// `get` of generated YAML documents of 10k and 40k keys, a process per read: the read must be
+/// linear in the document (the second takes about four times the first) and well under 50 ms.
+fn yaml_get_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
+    [10_000, 40_000]
+        .into_iter()
+        .map(|keys| {
+            let stet = tools.stet.clone();
+            let get = Contestant {
+                name: "stet CLI per read (`stet get F k0`)",
+                shape: Shape::ProcessPerOp,
+                ops: [200, 50].map(|n: usize| (n / scale).max(2)),
+                command: Box::new(move |file: &Path, _| {
+                    let mut command = Command::new(&stet);
+                    command.arg("get").arg(file).arg("k0");
+                    command
+                }),
+                increments: false,
+            };
+            Suite {
+                title: format!(
+                    "`get` of a generated {keys}-key YAML document ({} KB; ms per read = 1000 / ops/s)",
+                    yaml_document(keys).len() / 1000
+                ),
+                extension: "yaml",
+                initial: yaml_document(keys),
+                count: |_| None,
+                contestants: vec![get],
+            }
+        })
+        .collect()
+}
+
+/// A YAML document of `keys` top-level keys in the styles real files use: plain, quoted and
+/// block scalars, flow lists, and nested mappings of three keys every tenth key.
+fn yaml_document(keys: usize) -> String {
+    let mut text = String::from("# generated for the benchmark\n");
+    for at in 0..keys {
+        let _ = match at % 10 {
+            0 => writeln!(text, "k{at}:\n  name: entry {at}\n  tags: [a, b, c]\n  enabled: true"),
+            3 => writeln!(text, "k{at}: \"quoted value {at}\"  # a comment"),
+            6 => writeln!(text, "k{at}: |\n  line one of {at}\n  line two"),
+            _ => writeln!(text, "k{at}: {at}"),
+        };
+    }
+    text
 }
 
 fn contestants(tools: &Tools, scale: usize, fewer: usize, per_process: bool) -> Vec<Contestant> {
