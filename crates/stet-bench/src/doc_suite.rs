@@ -39,7 +39,9 @@ pub(crate) fn doc_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
         count: counter,
         contestants: json_contestants(tools, scale),
     };
-    vec![small, big, package, tsconfig]
+    let mut suites = vec![small, big, package, tsconfig];
+    suites.extend(yaml_get_suites(tools, scale));
+    suites
 }
 
 /// The floor and stet on a JSON document: the peers' frontmatter tools do not edit JSON.
@@ -92,6 +94,53 @@ pub(crate) fn tsconfig_json() -> String {
         let _ = writeln!(text, "    {{\"path\": \"./packages/part-{at:03}\"}}, /* built before the apps */");
     }
     text.push_str("  ],\n  \"include\": [\"packages/*/src\", \"apps/*/src\",],\n}\n");
+    text
+}
+
+/// `get` of generated YAML documents of 10k and 40k keys, a process per read: the read must be
+/// linear in the document (the second takes about four times the first) and well under 50 ms.
+fn yaml_get_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
+    [10_000, 40_000]
+        .into_iter()
+        .map(|keys| {
+            let stet = tools.stet.clone();
+            let get = Contestant {
+                name: "stet CLI per read (`stet get F k0`)",
+                shape: Shape::ProcessPerOp,
+                ops: [200, 50].map(|n: usize| (n / scale).max(2)),
+                command: Box::new(move |file: &Path, _| {
+                    let mut command = Command::new(&stet);
+                    command.arg("get").arg(file).arg("k0");
+                    command
+                }),
+                increments: false,
+            };
+            Suite {
+                title: format!(
+                    "`get` of a generated {keys}-key YAML document ({} KB; ms per read = 1000 / ops/s)",
+                    yaml_document(keys).len() / 1000
+                ),
+                extension: "yaml",
+                initial: yaml_document(keys),
+                count: |_| None,
+                contestants: vec![get],
+            }
+        })
+        .collect()
+}
+
+/// A YAML document of `keys` top-level keys in the styles real files use: plain, quoted and
+/// block scalars, flow lists, and nested mappings of three keys every tenth key.
+fn yaml_document(keys: usize) -> String {
+    let mut text = String::from("# generated for the benchmark\n");
+    for at in 0..keys {
+        let _ = match at % 10 {
+            0 => writeln!(text, "k{at}:\n  name: entry {at}\n  tags: [a, b, c]\n  enabled: true"),
+            3 => writeln!(text, "k{at}: \"quoted value {at}\"  # a comment"),
+            6 => writeln!(text, "k{at}: |\n  line one of {at}\n  line two"),
+            _ => writeln!(text, "k{at}: {at}"),
+        };
+    }
     text
 }
 

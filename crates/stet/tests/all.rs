@@ -7,6 +7,8 @@ mod doc_json_props;
 mod doc_props;
 mod doc_toml;
 mod doc_toml_props;
+mod doc_yaml;
+mod doc_yaml_props;
 mod entry;
 mod lease;
 mod lock;

@@ -85,6 +85,14 @@ impl<'a> Split<'a> {
         !self.open.is_empty()
     }
 
+    /// The file's line break, for lines added to its frontmatter: the opening fence's, or without
+    /// a frontmatter the body's (`\r\n` if it has any).
+    pub fn newline(&self) -> &'static str {
+        let crlf =
+            if self.has_frontmatter() { self.open.ends_with("\r\n") } else { self.body.contains("\r\n") };
+        if crlf { "\r\n" } else { "\n" }
+    }
+
     /// The number of lines before the YAML starts (to report YAML errors by file line).
     pub fn yaml_first_line(&self) -> usize {
         usize::from(self.has_frontmatter())

@@ -136,9 +136,9 @@ impl Document {
                     let newline = if split.open.ends_with("\r\n") { "\r\n" } else { "\n" };
                     return Ok(Some(split.with_yaml(&toml::edit(split.yaml, &plan, newline)?)));
                 }
-                split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value)?)
+                split.with_yaml(&yaml::edit(split.yaml, &plan.edits, &plan.value, split.newline())?)
             }
-            Format::Yaml => format!("{bom}{}", yaml::edit(body, &plan.edits, &plan.value)?),
+            Format::Yaml => format!("{bom}{}", yaml::edit_file(body, &plan.edits, &plan.value)?),
             Format::Json => format!("{bom}{}", json::edit(body, &plan.edits, &plan.value)?),
             Format::Toml => format!("{bom}{}", toml::edit(body, &plan, "\n")?),
         };

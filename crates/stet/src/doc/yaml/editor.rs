@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::render::{self, Quote};
 use super::text::{Layout, Splice};
-use super::tree::{Kind, Node, scalar_text};
+use super::tree::{Anchors, Kind, Node, scalar_text};
 use crate::doc::edit::Edit;
 use crate::doc::error::DocError;
 use crate::doc::key::{KeyPath, index};
@@ -26,6 +26,7 @@ enum Place<'n> {
 pub(crate) struct Editor<'a> {
     pub layout: Layout<'a>,
     pub root: Option<&'a Node>,
+    pub anchors: &'a Anchors,
 }
 
 /// What one edit does: its splices, the node they replace, remove or add, and the collection
@@ -79,10 +80,14 @@ impl<'a> Editor<'a> {
             Place::At { container, index, rest: 0 } => {
                 let old = child(container, index);
                 let at = segments.len();
+                self.check_not_aliased(old, &segments[..at])?;
                 if push {
+                    if let Kind::Alias(id) = old.kind {
+                        return Err(self.through_alias(id, &segments[..at]));
+                    }
                     match &old.kind {
                         Kind::Sequence { .. } => {
-                            Ok(change(at, Some(old), at, Effect::Add, vec![self.append_item(old, value)]))
+                            Ok(change(at, Some(old), at, Effect::Add, self.append_item(old, value)))
                         }
                         Kind::Scalar { .. } if is_null(old) => {
                             let splices =
@@ -123,6 +128,11 @@ impl<'a> Editor<'a> {
                 splices: Vec::new(),
             });
         };
+        // Removing an anchor would leave its aliases naming nothing.
+        if let Kind::Mapping { entries, .. } = &container.kind {
+            self.check_not_aliased(&entries[index].0, segments)?;
+        }
+        self.check_no_aliased_anchor_within(child(container, index), segments)?;
         let count = match &container.kind {
             Kind::Mapping { entries, .. } => entries.len(),
             Kind::Sequence { items, .. } => items.len(),
@@ -163,6 +173,7 @@ impl<'a> Editor<'a> {
         };
         let segments = key.segments();
         for (depth, segment) in segments.iter().enumerate() {
+            self.check_not_aliased(current, &segments[..depth])?;
             let found = match &current.kind {
                 Kind::Mapping { entries, keys, .. } => match keys.find(entries, segment) {
                     Some(at) => at,
@@ -176,7 +187,7 @@ impl<'a> Editor<'a> {
                     let (container, index) = trail[trail.len() - 1];
                     return Ok((trail, Place::At { container, index, rest: segments.len() - depth }));
                 }
-                Kind::Alias(_) => return Err(unsupported_alias(key)),
+                Kind::Alias(id) => return Err(self.through_alias(*id, &segments[..depth])),
                 Kind::Scalar { .. } => return Err(shape(key, "goes through a value that is not a mapping")),
             };
             trail.push((current, found));
@@ -196,15 +207,6 @@ impl<'a> Editor<'a> {
         block: bool,
     ) -> Result<Vec<Splice>, DocError> {
         let old = child(container, index);
-        if old.anchor != 0 {
-            return Err(DocError::Unsupported {
-                message: format!(
-                    "line {}: the value is anchored (`&name`) and may be used elsewhere through aliases; \
-                     stet does not edit anchored values",
-                    old.line
-                ),
-            });
-        }
         let layout = &self.layout;
         let Kind::Mapping { flow: false, entries, .. } = &container.kind else {
             // A list item, or an entry of a flow mapping: replaced in place, on one line.
@@ -275,6 +277,12 @@ impl<'a> Editor<'a> {
         let Kind::Mapping { flow, entries, .. } = &mapping.kind else {
             unreachable!("entries go into mappings")
         };
+        let is_root = self.root.is_some_and(|root| std::ptr::eq(root, mapping));
+        if *flow && entries.is_empty() && is_root && layout.text[mapping.start..mapping.end] == *"{}" {
+            // The `{}` of a document that had no keys gives way to the first one.
+            let line = entry_line(layout, layout.column(mapping.start), &name, value, block);
+            return vec![Splice::new(mapping.start, mapping.end, line)];
+        }
         if *flow {
             let entry = format!("{name}: {}", render::inline(value, Quote::Plain));
             return vec![match entries.last() {
@@ -284,21 +292,71 @@ impl<'a> Editor<'a> {
         }
         let column = layout.column(mapping.start);
         let (_, last) = entries.last().expect("block mappings have entries");
-        vec![layout.insert_line_after(last.end, &entry_line(layout, column, &name, value, block))]
+        layout.insert_line_after(last.end, &entry_line(layout, column, &name, value, block))
     }
 
-    fn append_item(&self, list: &Node, value: &Value) -> Splice {
+    fn append_item(&self, list: &Node, value: &Value) -> Vec<Splice> {
         let Kind::Sequence { flow, items } = &list.kind else { unreachable!("items go into lists") };
         let item = render::inline(value, Quote::Plain);
         if *flow {
-            return match items.last() {
+            return vec![match items.last() {
                 Some(final_item) => Splice::insert(final_item.end, format!(", {item}")),
                 None => Splice::insert(list.start + 1, item),
-            };
+            }];
         }
         let column = self.layout.column(list.start);
         let final_item = items.last().expect("block lists have items");
         self.layout.insert_line_after(final_item.end, &format!("{}- {item}", " ".repeat(column)))
+    }
+
+    /// Refuses an edit of `node` (at the key path `path`) when it is anchored and aliases use it:
+    /// the edit would change them all, and the document's value says it must not.
+    fn check_not_aliased(&self, node: &Node, path: &[String]) -> Result<(), DocError> {
+        let Some(alias_line) = self.anchors.aliased.get(&node.anchor).filter(|_| node.anchor != 0) else {
+            return Ok(());
+        };
+        let name = self.anchor_name(node.anchor);
+        Err(DocError::Unsupported {
+            message: format!(
+                "`{}` is anchored as `&{name}`, edited values would change every alias (`*{name}` on line \
+                 {alias_line}); edit the aliases' own keys instead",
+                key_text(path)
+            ),
+        })
+    }
+
+    /// [`Self::check_not_aliased`] for every node inside `node`.
+    fn check_no_aliased_anchor_within(&self, node: &Node, path: &[String]) -> Result<(), DocError> {
+        if self.anchors.aliased.is_empty() {
+            return Ok(());
+        }
+        self.check_not_aliased(node, path)?;
+        match &node.kind {
+            Kind::Mapping { entries, .. } => entries.iter().try_for_each(|(key, value)| {
+                self.check_not_aliased(key, path)?;
+                self.check_no_aliased_anchor_within(value, path)
+            }),
+            Kind::Sequence { items, .. } => {
+                items.iter().try_for_each(|item| self.check_no_aliased_anchor_within(item, path))
+            }
+            Kind::Scalar { .. } | Kind::Alias(_) => Ok(()),
+        }
+    }
+
+    fn through_alias(&self, id: usize, path: &[String]) -> DocError {
+        let name = self.anchor_name(id);
+        let line = self.anchors.names.get(&id).map_or(0, |(_, line)| *line);
+        DocError::Unsupported {
+            message: format!(
+                "`{}` is an alias of `&{name}` (line {line}), edited values would change the anchor and every \
+                 alias; edit the anchor's own key",
+                key_text(path)
+            ),
+        }
+    }
+
+    fn anchor_name(&self, id: usize) -> &str {
+        self.anchors.names.get(&id).map_or("", |(name, _)| name.as_str())
     }
 
     /// Removes the entry or item at `index` of `container`, with a block entry's own comments.
@@ -317,12 +375,27 @@ impl<'a> Editor<'a> {
         };
         let (own_start, own_end) = bounds(index);
         let is_list = matches!(container.kind, Kind::Sequence { .. });
-        // A block list item's line starts at its `-`.
-        let start = if is_list && !flow { layout.line_start(own_start) } else { own_start };
+        // A block list item's lines start at its `-`, which may be on a line of its own above.
+        let start =
+            if is_list && !flow { layout.line_start(layout.dash_of_item(own_start)) } else { own_start };
         if !flow && (layout.starts_line(start) || is_list) {
             let from = layout.attached_comments_start(layout.line_start(start), layout.column(own_start));
             let from = if is_list { layout.line_start(start) } else { from };
             return Splice::new(from, layout.next_line_start(layout.line_end(own_end)), "");
+        }
+        let line_end = layout.line_end(own_end);
+        if flow && layout.starts_line(own_start) && matches!(layout.text[own_end..line_end].trim(), "" | ",")
+        {
+            // A flow entry on lines of its own goes with its lines; the comma before it, if it
+            // was the last, stays as a trailing comma, which YAML allows.
+            return Splice::new(layout.line_start(own_start), layout.next_line_start(line_end), "");
+        }
+        if !flow && !is_list && index + 1 < count {
+            // The first key of a list item's mapping, on the item's `- ` line: its text goes and
+            // the `-` stays, so that the other keys' lines stay as they are (`-` then the
+            // mapping on the lines below is the same item).
+            let before = layout.text[..own_start].trim_end_matches(' ').len();
+            return Splice::new(before, line_end, "");
         }
         if index + 1 < count {
             Splice::new(own_start, bounds(index + 1).0, "")
@@ -391,10 +464,9 @@ fn shape(key: &KeyPath, message: &str) -> DocError {
     DocError::Shape { key: key.to_string(), message: message.into() }
 }
 
-fn unsupported_alias(key: &KeyPath) -> DocError {
-    DocError::Unsupported {
-        message: format!("{key}: the path goes through an alias (`*name`), which stet does not edit"),
-    }
+/// A key path as the user writes it (`(document)` for the whole document).
+fn key_text(path: &[String]) -> String {
+    if path.is_empty() { "(document)".to_owned() } else { path.join(".") }
 }
 
 fn explicit_key(key: &Node) -> DocError {

@@ -6,6 +6,7 @@
 //! the edit is refused rather than written.
 
 mod batch;
+mod block;
 mod editor;
 mod keys;
 mod render;
@@ -21,7 +22,7 @@ use super::error::DocError;
 
 /// The value of a YAML document (an empty one is an empty mapping).
 pub(crate) fn read(text: &str) -> Result<Value, DocError> {
-    value::to_value(tree::parse(text)?.as_ref())
+    value::to_value(&tree::parse(text)?)
 }
 
 /// Reads a value written the way a user writes one on the command line: a YAML flow value
@@ -42,22 +43,32 @@ pub(crate) fn read_flow_value(text: &str) -> Result<Value, DocError> {
     }
 }
 
-/// Makes `edits` (sets, unsets, pushes) on `text`, which must then read as `expected`.
-pub(crate) fn edit(text: &str, edits: &[Edit], expected: &Value) -> Result<String, DocError> {
+/// Makes `edits` (sets, unsets, pushes) on `text`, which must then read as `expected`. Lines
+/// stet adds end in the text's own line break, or in `newline` when the text has none (a
+/// frontmatter takes the Markdown file's).
+pub(crate) fn edit(
+    text: &str,
+    edits: &[Edit],
+    expected: &Value,
+    newline: &'static str,
+) -> Result<String, DocError> {
     let mut current = text.to_owned();
     let mut made = 0;
     while made < edits.len() {
-        let root = tree::parse(&current)?;
-        if let Some(root) = &root
-            && !matches!(root.kind, tree::Kind::Mapping { .. })
+        let tree = tree::parse(&current)?;
+        if let Some(root) = &tree.root
+            && !matches!(root.kind, tree::Kind::Mapping { .. } | tree::Kind::Sequence { .. })
         {
             return Err(DocError::Shape {
                 key: String::from("(document)"),
-                message: "is not a mapping".into(),
+                message: "is not a mapping or a list".into(),
             });
         }
-        let editor =
-            editor::Editor { layout: text::Layout::new(&current, root.as_ref()), root: root.as_ref() };
+        let editor = editor::Editor {
+            layout: text::Layout::new(&current, &tree, newline),
+            root: tree.root.as_ref(),
+            anchors: &tree.anchors,
+        };
         if let [last] = &edits[made..] {
             // Nothing to batch it with: no bookkeeping (this is every single `set`).
             let splices = editor.change(last)?.splices;
@@ -77,18 +88,31 @@ pub(crate) fn edit(text: &str, edits: &[Edit], expected: &Value) -> Result<Strin
         }
         current = text::apply(&current, batch.into_splices());
     }
-    let result = read(&current).map_err(|err| DocError::Unsupported {
-        message: format!(
-            "stet could not make this edit while keeping the file's formatting ({err}); nothing was written"
-        ),
-    })?;
+    // The check's parser message would only confuse: the user's file parsed, stet's text did not.
+    let cannot = || DocError::Unsupported {
+        message: "stet could not make this edit while keeping the file's formatting; nothing was written"
+            .into(),
+    };
+    let result = read(&current).map_err(|_| cannot())?;
     if &result != expected {
-        return Err(DocError::Unsupported {
-            message: "stet could not make this edit while keeping the file's formatting; nothing was written"
-                .into(),
-        });
+        return Err(cannot());
     }
     Ok(current)
+}
+
+/// [`edit`] for a whole YAML file: one left with no value at all (comments at most) gets `{}`,
+/// since every YAML reader reads an empty file as null, not as the empty mapping it means.
+pub(crate) fn edit_file(text: &str, edits: &[Edit], expected: &Value) -> Result<String, DocError> {
+    let mut edited = edit(text, edits, expected, "\n")?;
+    if expected.as_object().is_some_and(serde_json::Map::is_empty) && tree::parse(&edited)?.root.is_none() {
+        let newline = text::Layout::new(text, &tree::Tree::default(), "\n").newline;
+        if !edited.is_empty() && !edited.ends_with('\n') {
+            edited.push_str(newline);
+        }
+        edited.push_str("{}");
+        edited.push_str(newline);
+    }
+    Ok(edited)
 }
 
 #[cfg(test)]

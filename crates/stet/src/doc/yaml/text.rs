@@ -1,6 +1,6 @@
 //! Lines, line breaks and indentation of YAML text, and splices of it.
 
-use super::tree::{Kind, Node};
+use super::tree::{Kind, Node, Tree};
 
 /// One replacement of a byte range of the text.
 #[derive(Debug)]
@@ -44,20 +44,24 @@ pub(crate) fn apply(text: &str, mut splices: Vec<Splice>) -> String {
 /// What an edit needs to know of the text around the nodes.
 pub(crate) struct Layout<'a> {
     pub text: &'a str,
-    /// The document's line break: `\r\n` if its first line ends so, else `\n`.
+    /// The document's line break: `\r\n` if its first line ends so, `\n` if it ends otherwise,
+    /// and the one given when the text has no line break.
     pub newline: &'static str,
     /// How far nested block collections are indented (from the document, else 2).
     pub step: usize,
+    /// See [`Tree::unterminated`].
+    unterminated: Option<(usize, usize)>,
 }
 
 impl<'a> Layout<'a> {
-    pub fn new(text: &'a str, root: Option<&Node>) -> Self {
+    pub fn new(text: &'a str, tree: &Tree, newline: &'static str) -> Self {
         let newline = match text.find('\n') {
             Some(at) if at > 0 && text.as_bytes()[at - 1] == b'\r' => "\r\n",
-            _ => "\n",
+            Some(_) => "\n",
+            None => newline,
         };
-        let mut layout = Layout { text, newline, step: 2 };
-        if let Some(step) = root.and_then(|root| layout.nested_step(root)) {
+        let mut layout = Layout { text, newline, step: 2, unterminated: tree.unterminated };
+        if let Some(step) = tree.root.as_ref().and_then(|root| layout.nested_step(root)) {
             layout.step = step;
         }
         layout
@@ -109,6 +113,13 @@ impl<'a> Layout<'a> {
         self.text[self.line_start(at)..at].bytes().all(|byte| byte == b' ')
     }
 
+    /// The `-` of the block list item whose content starts at `at` (on its line, or alone on a
+    /// line above), else `at`.
+    pub fn dash_of_item(&self, at: usize) -> usize {
+        let before = self.text[..at].trim_end_matches([' ', '\t', '\r', '\n']);
+        if before.ends_with('-') { before.len() - 1 } else { at }
+    }
+
     /// Just past the `:` that follows a mapping key, if it follows directly (`? key` explicit keys
     /// do not have one there).
     pub fn colon_after(&self, key: &Node) -> Option<usize> {
@@ -134,13 +145,18 @@ impl<'a> Layout<'a> {
         start
     }
 
-    /// Inserts `line` (without line break) as a new line after the line holding `after`.
-    pub fn insert_line_after(&self, after: usize, line: &str) -> Splice {
+    /// Inserts `line` (without line break) as a new line after the line holding `after`. After
+    /// the text's last line, which has no line break, it adds one: if that line ends a block
+    /// scalar, the scalar's header then strips it (`|` becomes `|-`), so its value stays.
+    pub fn insert_line_after(&self, after: usize, line: &str) -> Vec<Splice> {
         let end = self.line_end(after);
-        if end == self.text.len() {
-            Splice::insert(end, format!("{}{line}", self.newline))
-        } else {
-            Splice::insert(self.next_line_start(after), format!("{line}{}", self.newline))
+        if end < self.text.len() {
+            return vec![Splice::insert(self.next_line_start(after), format!("{line}{}", self.newline))];
         }
+        let mut splices = vec![Splice::insert(end, format!("{}{line}", self.newline))];
+        if let Some((start, end)) = self.unterminated {
+            splices.push(Splice::new(start, end, "-"));
+        }
+        splices
     }
 }

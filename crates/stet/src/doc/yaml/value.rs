@@ -5,17 +5,17 @@ use std::collections::HashMap;
 use saphyr_parser::ScalarStyle;
 use serde_json::{Map, Number, Value};
 
-use super::tree::{Kind, Node};
+use super::tree::{Kind, Node, Tree};
 use crate::doc::error::DocError;
 
 /// How many values aliases may add in all: an "alias bomb" (aliases of aliases of aliases...)
 /// would otherwise expand a small file into billions of values.
 const ALIAS_BUDGET: usize = 100_000;
 
-/// The value of `root` (`None`, an empty document, reads as an empty mapping).
-pub(crate) fn to_value(root: Option<&Node>) -> Result<Value, DocError> {
+/// The value of a document (an empty one reads as an empty mapping).
+pub(crate) fn to_value(tree: &Tree) -> Result<Value, DocError> {
     let mut reader = Reader { anchors: HashMap::new(), budget: ALIAS_BUDGET };
-    match root {
+    match &tree.root {
         None => Ok(Value::Object(Map::new())),
         Some(node) => reader.value(node),
     }
@@ -39,6 +39,10 @@ impl Reader {
             Kind::Mapping { entries, .. } => {
                 let mut map = Map::new();
                 for (key, value) in entries {
+                    // An anchored key (`&a k: v`) is a node an alias may repeat (`*a` is `k`).
+                    if key.anchor != 0 {
+                        self.value(key)?;
+                    }
                     let key = match &key.kind {
                         Kind::Scalar { text, .. } => text.clone(),
                         _ => unreachable!("the tree refuses keys that are not scalars"),
@@ -111,13 +115,33 @@ fn plain(text: &str) -> Option<Value> {
         return u64::from_str_radix(octal, 8).ok().map(Value::from);
     }
     if is_core_int(text) {
-        let digits = text.strip_prefix('+').unwrap_or(text);
-        return digits.parse::<Number>().ok().map(Value::Number);
+        return Some(Value::Number(json_integer(text)));
     }
     if is_core_float(text) {
-        return text.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number);
+        // A spelling JSON shares (`1e3`, `1.50`) is kept as written; others (`.5`, `+1.`) are
+        // written as JSON writes the number.
+        return text
+            .parse::<Number>()
+            .ok()
+            .or_else(|| text.parse::<f64>().ok().and_then(Number::from_f64))
+            .map(Value::Number);
     }
     None
+}
+
+/// A core schema integer (`[-+]?[0-9]+`, decimal even with leading zeros: `0755` is 755) as a
+/// JSON number, of any size.
+fn json_integer(text: &str) -> Number {
+    let (sign, digits) = match text.as_bytes()[0] {
+        b'-' => ("-", &text[1..]),
+        b'+' => ("", &text[1..]),
+        _ => ("", text),
+    };
+    let digits = digits.trim_start_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    format!("{sign}{digits}")
+        .parse()
+        .expect("an optional minus and digits without leading zeros are a JSON number")
 }
 
 fn is_core_int(text: &str) -> bool {
@@ -161,7 +185,9 @@ mod tests {
         assert_eq!(scalar("3", Plain, None), json!(3));
         assert_eq!(scalar("-3", Plain, None), json!(-3));
         assert_eq!(scalar("1.5", Plain, None), json!(1.5));
-        assert_eq!(scalar("1e3", Plain, None), json!(1000.0));
+        assert_eq!(scalar("1e3", Plain, None).to_string(), "1e+3");
+        assert_eq!(scalar("0755", Plain, None), json!(755));
+        assert_eq!(scalar(".5", Plain, None), json!(0.5));
         assert_eq!(scalar("0x1F", Plain, None), json!(31));
         assert_eq!(scalar("true", Plain, None), json!(true));
         assert_eq!(scalar("~", Plain, None), json!(null));
