@@ -73,6 +73,8 @@ fn generated() -> impl Strategy<Value = Gen> {
 }
 
 /// The document's overall style.
+// Each flag is one independent choice the generator makes.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
 struct Style {
     crlf: bool,
@@ -362,7 +364,6 @@ fn edit_of(value: &Value, (kind, pick, fresh, new): &Choice) -> (Edit, Vec<Strin
         (1, _) if !path.is_empty() => {
             (Edit::Unset { key: key(path.clone()) }, path[..path.len() - 1].to_vec())
         }
-        (2, Value::Array(_)) => (Edit::Push { key: key(path.clone()), value: new.clone() }, path.clone()),
         (3, Value::Object(_)) => (Edit::Push { key: key(child()), value: new.clone() }, path.clone()),
         (_, Value::Object(_)) => (Edit::Set { key: key(child()), value: new.clone() }, path.clone()),
         (_, Value::Array(_)) => (Edit::Push { key: key(path.clone()), value: new.clone() }, path.clone()),

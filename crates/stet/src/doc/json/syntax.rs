@@ -258,7 +258,7 @@ impl Reader<'_> {
             match self.peek() {
                 Some(b',') => self.at += 1,
                 Some(byte) if byte == close => break,
-                None => continue,
+                None => {}
                 Some(_) => {
                     return Err(self
                         .error(format!("expected `,` or `{}` after a value in this {what}", close as char)));
@@ -307,7 +307,7 @@ impl Reader<'_> {
 
 /// The 1-based line of byte `at`.
 pub(crate) fn line_of(text: &str, at: usize) -> usize {
-    text.as_bytes()[..at.min(text.len())].iter().filter(|byte| **byte == b'\n').count() + 1
+    text.as_bytes()[..at.min(text.len())].split(|byte| *byte == b'\n').count()
 }
 
 /// Where the line holding `at` ends (its `\n`, or the end of the text).
