@@ -159,7 +159,8 @@ fn merge_applies_a_json_or_yaml_patch_and_string_takes_values_literally() {
     ));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("cfg.json")).unwrap(),
-        "{\n  \"b\": {\n    \"c\": 2,\n    \"d\": 3\n  }\n}\n"
+        "{\n  \"b\": {\"c\": 2, \"d\": 3}\n}\n",
+        "a one-line object stays one line"
     );
     stdout(&run_with_input(stet(dir.path()).args(["merge", "cfg.json"]), b"b:\n  c: null\ne: [1, 2]\n"));
     assert_eq!(get(dir.path(), &["cfg.json"]), json!({"b": {"d": 3}, "e": [1, 2]}));
@@ -178,7 +179,7 @@ fn malformed_documents_and_bad_edits_exit_65_naming_the_line_and_leave_the_file_
         ("broken.md", b"---\nid: [1,\n---\n", Some(3)),
         ("list.md", b"---\n- a\n---\n", Some(2)),
         ("bad.yaml", b"a: 1\n b: 2\n", Some(2)),
-        ("bad.json", b"{\"a\": 1,}\n", Some(1)),
+        ("bad.json", b"{\"a\": 1,,}\n", Some(1)),
         ("bad.toml", b"a = \n", Some(1)),
         ("latin1.md", b"---\nname: caf\xe9\n---\n", Some(2)),
         ("scalar.md", b"---\nstatus: done\n---\n", None),
