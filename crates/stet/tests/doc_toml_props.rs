@@ -375,7 +375,7 @@ fn json(value: &toml::Value) -> Value {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
     fn any_edit_reads_back_exactly_and_changes_no_byte_outside_its_key(
