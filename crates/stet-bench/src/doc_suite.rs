@@ -104,6 +104,18 @@ fn yaml_get_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
         .into_iter()
         .map(|keys| {
             let stet = tools.stet.clone();
+            // What any reader pays: a process that reads the file and prints it.
+            let floor = Contestant {
+                name: "floor: a process per read that prints the file (`cat F`)",
+                shape: Shape::ProcessPerOp,
+                ops: [200, 50].map(|n: usize| (n / scale).max(2)),
+                command: Box::new(|file: &Path, _| {
+                    let mut command = Command::new("cat");
+                    command.arg(file);
+                    command
+                }),
+                increments: false,
+            };
             let get = Contestant {
                 name: "stet CLI per read (`stet get F k0`)",
                 shape: Shape::ProcessPerOp,
@@ -123,7 +135,7 @@ fn yaml_get_suites(tools: &Tools, scale: usize) -> Vec<Suite> {
                 extension: "yaml",
                 initial: yaml_document(keys),
                 count: |_| None,
-                contestants: vec![get],
+                contestants: vec![floor, get],
             }
         })
         .collect()

@@ -212,6 +212,8 @@ fn a_file_left_without_keys_holds_an_empty_mapping_that_every_reader_reads_as_on
     assert_eq!(edited("# header\n\nonly: 1\n", &[unset("only")]), "# header\n\n{}\n");
     assert_eq!(edited("{}\n", &[set("a", "1")]), "a: 1\n", "and a key set in it replaces it");
     assert_eq!(edited("only: 1\r\n", &[unset("only")]), "{}\r\n");
+    assert_eq!(edited("# c\n\nonly: 1\n\n# end\n...\n", &[unset("only")]), "# c\n\n{}\n\n# end\n...\n");
+    assert_eq!(edited("# c\n\nonly: 1", &[unset("only")]), "# c\n\n{}\n");
     let md = edited_as(Format::Markdown, "---\nonly: 1\n---\nbody\n", &[unset("only")]).unwrap();
     assert_eq!(md, "---\n---\nbody\n", "an empty frontmatter is an empty mapping to Markdown tools");
 }

@@ -106,11 +106,14 @@ pub(crate) fn edit_file(text: &str, edits: &[Edit], expected: &Value) -> Result<
     let mut edited = edit(text, edits, expected, "\n")?;
     if expected.as_object().is_some_and(serde_json::Map::is_empty) && tree::parse(&edited)?.root.is_none() {
         let newline = text::Layout::new(text, &tree::Tree::default(), "\n").newline;
-        if !edited.is_empty() && !edited.ends_with('\n') {
+        // Where the removed lines were: before the comments, blank lines and `...` after them.
+        let same = text.bytes().zip(edited.bytes()).take_while(|(old, new)| old == new).count();
+        let at = edited[..same].rfind('\n').map_or(0, |newline| newline + 1);
+        if at == edited.len() && !edited.is_empty() && !edited.ends_with('\n') {
             edited.push_str(newline);
         }
-        edited.push_str("{}");
-        edited.push_str(newline);
+        let at = at.min(edited.len());
+        edited.insert_str(at, &format!("{{}}{newline}"));
     }
     Ok(edited)
 }
