@@ -107,7 +107,7 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
             let (locker, writer) = (Locker::new().wait(Wait::Forever), Writer::new());
             for _ in 0..ops {
                 let asked = Instant::now();
-                stet::doc::edit_value(&locker, &writer, path, format_of(path), |document| {
+                stet::doc::edit_value(&locker, &writer, path, Some(format_of(path)), |document| {
                     waits.push(asked.elapsed());
                     let next = document["counter"].as_u64().unwrap_or(0) + 1;
                     document["counter"] = Value::from(next);
@@ -117,7 +117,7 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
         }
         "doc-lib-kept" => {
             let locker = Locker::new().wait(Wait::Forever);
-            let mut editor = stet::doc::Editor::open(&locker, &Writer::new(), path, format_of(path))
+            let mut editor = stet::doc::Editor::open(&locker, &Writer::new(), path, Some(format_of(path)))
                 .map_err(io::Error::other)?;
             for _ in 0..ops {
                 let asked = Instant::now();
@@ -137,8 +137,8 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
 }
 
 /// The document's format: from its extension (the story is Markdown).
-fn format_of(path: &Path) -> Option<Format> {
-    Some(Format::of_path(path).unwrap_or(Format::Markdown))
+fn format_of(path: &Path) -> Format {
+    Format::of_path(path).unwrap_or(Format::Markdown)
 }
 
 /// `doc-once FILE VALUE`: one floor edit setting the counter, for the per-process floor.

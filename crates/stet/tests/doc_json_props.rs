@@ -72,8 +72,9 @@ fn generated() -> impl Strategy<Value = Gen> {
     })
 }
 
-/// The document's overall style.
+/// The document's overall style: each flag is one independent choice of the generator.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)]
 struct Style {
     crlf: bool,
     unit: &'static str,
@@ -362,7 +363,6 @@ fn edit_of(value: &Value, (kind, pick, fresh, new): &Choice) -> (Edit, Vec<Strin
         (1, _) if !path.is_empty() => {
             (Edit::Unset { key: key(path.clone()) }, path[..path.len() - 1].to_vec())
         }
-        (2, Value::Array(_)) => (Edit::Push { key: key(path.clone()), value: new.clone() }, path.clone()),
         (3, Value::Object(_)) => (Edit::Push { key: key(child()), value: new.clone() }, path.clone()),
         (_, Value::Object(_)) => (Edit::Set { key: key(child()), value: new.clone() }, path.clone()),
         (_, Value::Array(_)) => (Edit::Push { key: key(path.clone()), value: new.clone() }, path.clone()),

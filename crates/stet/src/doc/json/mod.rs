@@ -56,14 +56,13 @@ pub(crate) fn edit(text: &str, edits: &[Edit], expected: &Value) -> Result<Strin
             batch.add(located);
             made += 1;
         }
-        let splices = match batch.splices(&layout) {
-            Some(splices) => splices,
-            None => {
-                made = first + 1;
-                let mut single = batch::Batch::default();
-                single.add(change::locate_edit(&root, &edits[first]));
-                single.splices(&layout).ok_or_else(|| unsupported(String::new()))?
-            }
+        let splices = if let Some(splices) = batch.splices(&layout) {
+            splices
+        } else {
+            made = first + 1;
+            let mut single = batch::Batch::default();
+            single.add(change::locate_edit(&root, &edits[first]));
+            single.splices(&layout).ok_or_else(|| unsupported(String::new()))?
         };
         current = change::apply(&current, splices);
     }

@@ -209,6 +209,11 @@ impl Reader<'_> {
         }
         self.at += 1;
         let spelled = &self.text[start..self.at];
+        let inner = &spelled[1..spelled.len() - 1];
+        if !inner.bytes().any(|byte| byte == b'\\' || byte < 0x20) {
+            // Nothing to decode: most keys and values.
+            return Ok(inner.to_owned());
+        }
         serde_json::from_str::<String>(spelled).map_err(|err| {
             DocError::malformed(
                 Some(line_of(self.text, start)),
@@ -258,7 +263,7 @@ impl Reader<'_> {
             match self.peek() {
                 Some(b',') => self.at += 1,
                 Some(byte) if byte == close => break,
-                None => continue,
+                None => {}
                 Some(_) => {
                     return Err(self
                         .error(format!("expected `,` or `{}` after a value in this {what}", close as char)));
@@ -307,7 +312,7 @@ impl Reader<'_> {
 
 /// The 1-based line of byte `at`.
 pub(crate) fn line_of(text: &str, at: usize) -> usize {
-    text.as_bytes()[..at.min(text.len())].iter().filter(|byte| **byte == b'\n').count() + 1
+    text[..at.min(text.len())].matches('\n').count() + 1
 }
 
 /// Where the line holding `at` ends (its `\n`, or the end of the text).
