@@ -72,10 +72,9 @@ fn generated() -> impl Strategy<Value = Gen> {
     })
 }
 
-/// The document's overall style.
-// Each flag is one independent choice the generator makes.
-#[allow(clippy::struct_excessive_bools)]
+/// The document's overall style: each flag is one independent choice of the generator.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)]
 struct Style {
     crlf: bool,
     unit: &'static str,

@@ -209,6 +209,11 @@ impl Reader<'_> {
         }
         self.at += 1;
         let spelled = &self.text[start..self.at];
+        let inner = &spelled[1..spelled.len() - 1];
+        if !inner.bytes().any(|byte| byte == b'\\' || byte < 0x20) {
+            // Nothing to decode: most keys and values.
+            return Ok(inner.to_owned());
+        }
         serde_json::from_str::<String>(spelled).map_err(|err| {
             DocError::malformed(
                 Some(line_of(self.text, start)),
