@@ -200,6 +200,7 @@ fn round_trips(tools: &Tools, dir: &Path, count: usize) -> io::Result<String> {
     let request = json!({"op": "get", "path": file, "key": "counter"});
     let piped = median_micros(count, || batch.call(&request).map(drop))?;
     batch.finish()?;
+    let floor = echo_round_trip(&request, count)?;
     let output = Command::new("node")
         .arg(tools.scripts.join("node-batch-worker.js"))
         .arg(&file)
@@ -225,8 +226,36 @@ fn round_trips(tools: &Tools, dir: &Path, count: usize) -> io::Result<String> {
         "- through `stet batch`, Node driver: {node:.1} µs, of which the round trip is {:.1} µs",
         node - library
     );
+    let _ = writeln!(
+        out,
+        "- the floor: the same request line echoed back by `cat` over the same pipes: {floor:.1} µs (the \
+         operating system's cost of a round trip between two processes here)"
+    );
     out.push('\n');
     Ok(out)
+}
+
+/// Median µs of writing `request` as one line to a `cat` process and reading it back: the pipe
+/// round trip between two processes, with no work on the other side.
+fn echo_round_trip(request: &Value, count: usize) -> io::Result<f64> {
+    let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    let mut requests = io::BufWriter::new(child.stdin.take().expect("stdin is piped"));
+    let mut responses = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let text = request.to_string();
+    let mut line = String::new();
+    let floor = median_micros(count, || {
+        requests.write_all(text.as_bytes())?;
+        requests.write_all(b"\n")?;
+        requests.flush()?;
+        line.clear();
+        if responses.read_line(&mut line)? == 0 {
+            return Err(io::Error::other("cat ended early"));
+        }
+        Ok(())
+    })?;
+    drop(requests);
+    child.wait()?;
+    Ok(floor)
 }
 
 fn median_micros(count: usize, mut once: impl FnMut() -> io::Result<()>) -> io::Result<f64> {
