@@ -32,7 +32,7 @@ pub struct Global {
     /// The project root (default: $STET_ROOT, else the nearest ancestor holding .stet/ or .git/)
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Machine output: results as JSON on stdout, errors as one JSON object on stderr
+    /// Machine output: results as JSON on stdout, stderr only JSON lines (notices, then the error last)
     #[arg(long, global = true)]
     pub json: bool,
     /// How long to wait for a lock: 250ms, 5s, 2m, 0 (try once), inf (default: lock.timeout, 5s)
