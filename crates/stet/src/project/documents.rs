@@ -72,12 +72,7 @@ impl Project {
         values: &[(String, Value)],
         options: EditOptions,
     ) -> Result<Edited, Error> {
-        let edits = values
-            .iter()
-            .map(|(key, value)| Edit::set(key, value.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| Error::document(path, &err))?;
-        self.edit(path, &edits, options)
+        self.edit(path, &assignments(path, values, Edit::set)?, options)
     }
 
     /// Appends each value to the list at its key, creating the list if absent.
@@ -87,12 +82,7 @@ impl Project {
         values: &[(String, Value)],
         options: EditOptions,
     ) -> Result<Edited, Error> {
-        let edits = values
-            .iter()
-            .map(|(key, value)| Edit::push(key, value.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| Error::document(path, &err))?;
-        self.edit(path, &edits, options)
+        self.edit(path, &assignments(path, values, Edit::push)?, options)
     }
 
     /// Removes each key, with its own comment lines.
@@ -143,4 +133,17 @@ pub fn parse_merge_patch(path: &Path, text: &str) -> Result<Value, Error> {
         )
         .with_path(path)
     })
+}
+
+/// The edits `make` gives for each key and value (a set, a push), or the first key that is wrong.
+fn assignments(
+    path: &Path,
+    values: &[(String, Value)],
+    make: fn(&str, Value) -> Result<Edit, DocError>,
+) -> Result<Vec<Edit>, Error> {
+    values
+        .iter()
+        .map(|(key, value)| make(key, value.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| Error::document(path, &err))
 }
