@@ -21,6 +21,7 @@ mod frontmatter;
 mod json;
 mod key;
 mod plan;
+mod splice;
 mod toml;
 mod yaml;
 

@@ -30,17 +30,10 @@ impl Splice {
 /// Joins splices that overlap none of each other into the text.
 pub(crate) fn apply(text: &str, mut splices: Vec<Splice>) -> String {
     splices.sort_by_key(|splice| (splice.start, splice.end));
-    let mut out =
-        String::with_capacity(text.len() + splices.iter().map(|splice| splice.text.len()).sum::<usize>());
-    let mut at = 0;
-    for splice in splices {
-        debug_assert!(at <= splice.start, "splices do not overlap");
-        out.push_str(&text[at..splice.start]);
-        out.push_str(&splice.text);
-        at = splice.end;
-    }
-    out.push_str(&text[at..]);
-    out
+    crate::doc::splice::join(
+        text,
+        splices.iter().map(|splice| (splice.start, splice.end, splice.text.as_str())),
+    )
 }
 
 /// What one edit does to the tree it was located in.

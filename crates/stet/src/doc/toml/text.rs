@@ -77,15 +77,10 @@ impl Splices {
 
     /// The text with every splice made.
     pub fn apply(self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len() + 64);
-        let mut at = 0;
-        for ((start, end, _), with) in self.splices {
-            out.push_str(&text[at..start.max(at)]);
-            out.push_str(&with);
-            at = at.max(end);
-        }
-        out.push_str(&text[at..]);
-        out
+        crate::doc::splice::join(
+            text,
+            self.splices.iter().map(|((start, end, _), with)| (*start, *end, with.as_str())),
+        )
     }
 }
 

@@ -27,16 +27,10 @@ impl Splice {
 /// the order of their depth, then of the list.
 pub(crate) fn apply(text: &str, mut splices: Vec<Splice>) -> String {
     splices.sort_by_key(|splice| (splice.start, splice.end, std::cmp::Reverse(splice.depth)));
-    let added: usize = splices.iter().map(|splice| splice.text.len()).sum();
-    let mut out = String::with_capacity(text.len() + added);
-    let mut at = 0;
-    for splice in splices {
-        debug_assert!(at <= splice.start, "splices do not overlap");
-        out.push_str(&text[at..splice.start]);
-        out.push_str(&splice.text);
-        at = splice.end;
-    }
-    out.push_str(&text[at..]);
+    let out = crate::doc::splice::join(
+        text,
+        splices.iter().map(|splice| (splice.start, splice.end, splice.text.as_str())),
+    );
     super::work::count(|work| work.bytes_copied += out.len());
     out
 }
