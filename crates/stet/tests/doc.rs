@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
-use stet::doc::{DocError, Document, Edit, Format, parse_value};
+use stet::doc::{DocError, Document, Edit, Format};
+
+use crate::support::{push, set, unset};
 
 const STORY: &str = include_str!("fixtures/story.md");
 const SPEC: &str = include_str!("fixtures/spec.md");
@@ -13,18 +15,6 @@ const COMMENTED: &str = include_str!("fixtures/commented.yaml");
 fn edited(format: Format, text: &str, edits: &[Edit]) -> String {
     let document = Document::parse(format, Some(text.as_bytes())).expect("the fixture parses");
     document.edited(edits).expect("the edit is made").expect("the edit changes something")
-}
-
-fn set(key: &str, value: &str) -> Edit {
-    Edit::set(key, parse_value(value).unwrap()).unwrap()
-}
-
-fn push(key: &str, value: &str) -> Edit {
-    Edit::push(key, parse_value(value).unwrap()).unwrap()
-}
-
-fn unset(key: &str) -> Edit {
-    Edit::unset(key).unwrap()
 }
 
 /// The lines the edit removed and the lines it added, between the longest common prefix and

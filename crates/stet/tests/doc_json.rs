@@ -4,23 +4,13 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use stet::doc::{DocError, Document, Edit, Format, KeyPath, parse_value};
+use stet::doc::{DocError, Document, Edit, Format, KeyPath};
+
+use crate::support::{push, set, unset};
 
 fn edited(text: &str, edits: &[Edit]) -> String {
     let document = Document::parse(Format::Json, Some(text.as_bytes())).expect("the fixture parses");
     document.edited(edits).expect("the edit is made").expect("the edit changes something")
-}
-
-fn set(key: &str, value: &str) -> Edit {
-    Edit::set(key, parse_value(value).unwrap()).unwrap()
-}
-
-fn push(key: &str, value: &str) -> Edit {
-    Edit::push(key, parse_value(value).unwrap()).unwrap()
-}
-
-fn unset(key: &str) -> Edit {
-    Edit::unset(key).unwrap()
 }
 
 fn value_of(text: &str) -> Value {

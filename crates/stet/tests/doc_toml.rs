@@ -2,7 +2,9 @@
 //! class of construct found in real files. Every byte an edit does not own stays.
 
 use serde_json::{Value, json};
-use stet::doc::{DocError, Document, Edit, Format, parse_value};
+use stet::doc::{DocError, Document, Edit, Format};
+
+use crate::support::{push, set, set_string, unset};
 
 fn edited(format: Format, text: &str, edits: &[Edit]) -> String {
     let document = Document::parse(format, Some(text.as_bytes())).expect("the fixture parses");
@@ -16,22 +18,6 @@ fn toml(text: &str, edits: &[Edit]) -> String {
 fn refusal(format: Format, text: &str, edits: &[Edit]) -> DocError {
     let document = Document::parse(format, Some(text.as_bytes())).expect("the fixture parses");
     document.edited(edits).expect_err("the edit is refused")
-}
-
-fn set(key: &str, value: &str) -> Edit {
-    Edit::set(key, parse_value(value).unwrap()).unwrap()
-}
-
-fn set_string(key: &str, value: &str) -> Edit {
-    Edit::set(key, Value::String(value.into())).unwrap()
-}
-
-fn push(key: &str, value: &str) -> Edit {
-    Edit::push(key, parse_value(value).unwrap()).unwrap()
-}
-
-fn unset(key: &str) -> Edit {
-    Edit::unset(key).unwrap()
 }
 
 fn value_of(format: Format, text: &str) -> Value {

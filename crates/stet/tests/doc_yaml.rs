@@ -2,7 +2,9 @@
 //! the exact bytes each edit must leave.
 
 use serde_json::{Value, json};
-use stet::doc::{DocError, Document, Edit, Format, parse_value};
+use stet::doc::{DocError, Document, Edit, Format};
+
+use crate::support::{push, set, set_string, unset};
 
 fn value(format: Format, text: &str) -> Value {
     Document::parse(format, Some(text.as_bytes()))
@@ -29,22 +31,6 @@ fn refused(text: &str, edits: &[Edit]) -> String {
         Ok(new) => panic!("the edit of {text:?} must be refused, it made {new:?}"),
         Err(err) => err.to_string(),
     }
-}
-
-fn set(key: &str, value: &str) -> Edit {
-    Edit::set(key, parse_value(value).unwrap()).unwrap()
-}
-
-fn set_string(key: &str, value: &str) -> Edit {
-    Edit::set(key, json!(value)).unwrap()
-}
-
-fn unset(key: &str) -> Edit {
-    Edit::unset(key).unwrap()
-}
-
-fn push(key: &str, value: &str) -> Edit {
-    Edit::push(key, parse_value(value).unwrap()).unwrap()
 }
 
 // Y1: block scalars, with every chomping indicator, and at the end of a file without a line break.

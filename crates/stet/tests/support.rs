@@ -31,3 +31,23 @@ pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).expect("the file exists").permissions().mode() & 0o7777
 }
+
+/// `set KEY=VALUE`, the value read as the command line reads it (a YAML flow value).
+pub fn set(key: &str, value: &str) -> stet::doc::Edit {
+    stet::doc::Edit::set(key, stet::doc::parse_value(value).unwrap()).unwrap()
+}
+
+/// `set --string KEY=VALUE`.
+pub fn set_string(key: &str, value: &str) -> stet::doc::Edit {
+    stet::doc::Edit::set(key, serde_json::Value::String(value.into())).unwrap()
+}
+
+/// `push KEY=VALUE`.
+pub fn push(key: &str, value: &str) -> stet::doc::Edit {
+    stet::doc::Edit::push(key, stet::doc::parse_value(value).unwrap()).unwrap()
+}
+
+/// `unset KEY`.
+pub fn unset(key: &str) -> stet::doc::Edit {
+    stet::doc::Edit::unset(key).unwrap()
+}
