@@ -119,6 +119,7 @@ fn run(project: &Project, op: Op) -> Result<Value, Error> {
         } else {
             Cleanup::Owner
         })?)),
+        Op::Tx(plan) => Ok(to_json(&project.tx(&stet::tx::Plan::from_value(&plan)?)?)),
     }
 }
 

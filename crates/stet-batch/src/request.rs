@@ -32,6 +32,7 @@ pub const OPS: &[&str] = &[
     "lease.release",
     "lease.status",
     "lease.cleanup",
+    "tx",
 ];
 
 /// One parsed request.
@@ -77,6 +78,8 @@ pub enum Op {
     LeaseRelease(Paths),
     LeaseStatus(LeaseStatus),
     LeaseCleanup(LeaseCleanup),
+    /// `tx`: the plan, `{"ops": [...]}`, given as the request's `"ops"` or as `"plan"`.
+    Tx(Value),
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,11 +279,17 @@ fn parse_op(op: &str, fields: Map<String, Value>) -> Result<Op, String> {
         "lease.status" => Op::LeaseStatus(args(op, fields)?),
         "lease.cleanup" => Op::LeaseCleanup(args(op, fields)?),
         "tx" => {
-            return Err(
-                "op \"tx\" is not supported yet by this stet: send the plan's operations one by one, \
-                 or use `stet tx` once it exists"
-                    .into(),
-            );
+            let mut fields = fields;
+            let plan = match (fields.remove("ops"), fields.remove("plan")) {
+                (Some(ops), None) => serde_json::json!({ "ops": ops }),
+                (None, Some(plan)) => plan,
+                (Some(_), Some(_)) => return Err("op \"tx\": give \"ops\" or \"plan\", not both".into()),
+                (None, None) => return Err("op \"tx\": \"ops\" (the plan's operations) is missing".into()),
+            };
+            if let Some(extra) = fields.keys().next() {
+                return Err(format!("op \"tx\": unknown field `{extra}`, expected `ops` or `plan`"));
+            }
+            Op::Tx(plan)
         }
         "update" | "lock" | "lease.run" => {
             return Err(format!(
@@ -352,7 +361,8 @@ mod tests {
 
     #[test]
     fn tx_is_refused_as_not_yet_supported() {
-        assert!(refused(r#"{"op": "tx", "ops": []}"#).message.contains("not supported yet"));
+        assert!(refused(r#"{"op": "tx"}"#).message.contains("\"ops\""));
+        assert!(refused(r#"{"op": "tx", "ops": [], "plan": {}}"#).message.contains("not both"));
     }
 
     #[test]

@@ -159,12 +159,20 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<OsString>,
     },
+    /// Run a plan of changes to several files as one transaction: all of them or none, even across a crash
+    Tx {
+        /// The plan, {"ops": [...]}: a JSON file, or - for standard input
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+    },
+    /// Finish or undo interrupted transactions and remove what crashed processes left behind
+    Recover,
     /// Answer JSON-lines requests on stdin, one response line each on stdout, in order
     #[command(
         long_about = "Answer JSON-lines requests on stdin, one response line each on stdout, in order, \
 flushed after each: {\"id\", \"op\", ...args} in, {\"id\", \"ok\", \"result\"|\"error\"} out. \
 Ops: get set unset push merge version write new log.append log.read log.verify log.repair \
-lease.acquire lease.renew lease.release lease.status lease.cleanup. The global flags apply to every \
+lease.acquire lease.renew lease.release lease.status lease.cleanup tx. The global flags apply to every \
 request; a request may set \"owner\" and \"timeout\". See README, \"stet batch\"."
     )]
     Batch,

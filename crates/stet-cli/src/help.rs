@@ -37,17 +37,36 @@ const EXAMPLES: &[(&str, &str)] = &[
         "batch",
         "echo '{\"id\": 1, \"op\": \"get\", \"path\": \"story.md\", \"key\": \"status\"}' | stet batch",
     ),
+    (
+        "tx",
+        "stet tx plan.json   # {\"ops\": [{\"op\": \"set\", \"path\": \"a.md\", \"values\": {\"status\": \"done\"}}, ...]}",
+    ),
+    ("recover", "stet recover --json"),
     ("completions", "stet completions bash > ~/.local/share/bash-completion/completions/stet"),
 ];
 
 /// The subcommands that take a lock (`--timeout`, `--lock-protocol`).
-const LOCKING: &[&str] =
-    &["write", "update", "lock", "set", "unset", "push", "merge", "new", "log append", "log repair", "batch"];
+const LOCKING: &[&str] = &[
+    "write",
+    "update",
+    "lock",
+    "set",
+    "unset",
+    "push",
+    "merge",
+    "new",
+    "log append",
+    "log repair",
+    "batch",
+    "tx",
+    "recover",
+];
 /// The subcommands that change files (`--no-sync`, `--ignore-leases`, `--owner`).
 const CHANGING: &[&str] =
-    &["write", "update", "set", "unset", "push", "merge", "new", "log append", "log repair", "batch"];
+    &["write", "update", "set", "unset", "push", "merge", "new", "log append", "log repair", "batch", "tx"];
 /// The subcommands that replace a file whole (`--break-links`).
-const REPLACING: &[&str] = &["write", "update", "set", "unset", "push", "merge", "log repair", "batch"];
+const REPLACING: &[&str] =
+    &["write", "update", "set", "unset", "push", "merge", "log repair", "batch", "tx", "recover"];
 /// The lease subcommands that write lease records (`--no-sync`, `--timeout` for the lease tree).
 const LEASE_WRITING: &[&str] =
     &["lease acquire", "lease renew", "lease release", "lease cleanup", "lease run"];

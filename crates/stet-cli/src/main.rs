@@ -72,6 +72,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::New { dir, slug, pattern, template, assignments } => {
             cmd::new::run(&ctx, &dir, &slug, &pattern, template.as_deref(), &assignments)
         }
+        Command::Tx { plan } => cmd::tx::run(&ctx, &plan),
+        Command::Recover => cmd::tx::recover(&ctx),
         Command::Batch => cmd::batch::run(&ctx.project),
         Command::Completions { .. } => unreachable!("completions are printed before the context is built"),
     }

@@ -21,5 +21,6 @@ mod safety_paths;
 mod safety_write;
 mod side_files;
 mod support;
+mod tx;
 mod update;
 mod write;

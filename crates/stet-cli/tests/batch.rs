@@ -153,7 +153,7 @@ fn malformed_lines_unknown_ops_fields_and_versions_are_answered_and_the_batch_go
         r#"{"id": 2, "op": "get", "path": "story.md", "colour": "red"}"#,
         r#"{"id": 3, "v": 2, "op": "get", "path": "story.md"}"#,
         r#"{"id": 4, "op": "set", "path": "story.md", "values": "status=done"}"#,
-        r#"{"id": 5, "op": "tx", "ops": []}"#,
+        r#"{"id": 5, "op": "tx", "ops": [{"op": "sett", "path": "story.md"}]}"#,
         r#"{"id": 6, "op": "update", "path": "story.md"}"#,
         "",
         r#"{"id": 7, "v": 1, "op": "get", "path": "story.md", "key": "status"}"#,
@@ -357,4 +357,25 @@ fn a_batch_with_no_input_exits_zero_and_prints_nothing() {
     let dir = scratch();
     let output = run(Command::new(crate::support::stet_bin()).current_dir(dir.path()).arg("batch"));
     assert!(output.status.success() && output.stdout.is_empty(), "{output:?}");
+}
+
+#[test]
+fn a_tx_request_commits_a_plan_all_or_nothing_as_stet_tx_does() {
+    let dir = scratch();
+    let root = dir.path();
+    std::fs::write(root.join("story.md"), STORY).unwrap();
+    let input = [
+        r#"{"id": 1, "op": "tx", "ops": [{"op": "set", "path": "story.md", "values": {"status": "done"}}, {"op": "append", "path": "events.ndjson", "event": {"id": "e1"}}]}"#,
+        r#"{"id": 2, "op": "tx", "plan": {"ops": [{"op": "write", "path": "other.txt", "content": "x"}, {"op": "set", "path": "story.md", "values": {"status": "x"}, "if_version": "0000000000000000"}]}}"#,
+    ]
+    .join("\n");
+    let (output, responses) = batch_text(root, &[], &input);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(responses[0]["result"]["committed"], json!(true), "{}", responses[0]);
+    assert_eq!(responses[0]["result"]["results"][1], json!({"appended": 1, "duplicates": 0, "offset": 0}));
+    assert_eq!(responses[1]["error"]["code"], json!("ECONFLICT"));
+    assert_eq!(responses[1]["error"]["op"], json!(1));
+    assert!(!root.join("other.txt").exists(), "the conflicting plan did nothing");
+    assert!(std::fs::read_to_string(root.join("story.md")).unwrap().contains("status: done"));
+    assert_eq!(std::fs::read_to_string(root.join("events.ndjson")).unwrap(), "{\"id\":\"e1\"}\n");
 }

@@ -6,5 +6,6 @@ pub mod lease;
 pub mod lock;
 pub mod log;
 pub mod new;
+pub mod tx;
 pub mod update;
 pub mod write;

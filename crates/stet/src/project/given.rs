@@ -14,7 +14,7 @@ impl Project {
     /// the files it resolved (absolute, symlinks resolved), the caller gave a path relative to its
     /// directory. Files in the given path's directory are named through that directory as given.
     /// (The JSON `path` stays the resolved one: it is unambiguous.)
-    fn as_given(&self, given: &Path, err: Error) -> Error {
+    pub(super) fn as_given(&self, given: &Path, err: Error) -> Error {
         let given_dir = given.parent().filter(|dir| !dir.as_os_str().is_empty());
         let Ok(real_dir) = self.fs().canonicalize(given_dir.unwrap_or(Path::new("."))) else { return err };
         let from = format!("{}/", real_dir.display());

@@ -16,7 +16,15 @@ impl Project {
             };
             self.check_lease(path)?;
         }
-        Ok(crate::tx::run(&self.tx_context(), plan)?)
+        crate::tx::run(&self.tx_context(), plan).map_err(|err| {
+            let op = err.op().and_then(|op| plan.ops.get(op));
+            let err = Error::from(err);
+            // Files in the message are named as the op named them.
+            match op {
+                Some(op) => self.as_given(op.kind.path(), err),
+                None => err,
+            }
+        })
     }
 
     /// Finishes or undoes the transactions of dead processes; cheap when there is none (one

@@ -36,6 +36,12 @@ pub use plan::{Op, OpKind, Plan};
 pub use recover::{Interrupted, Kept, Outcome, Recovered, TxOutcome, recover, recover_interrupted};
 pub use run::run;
 
+/// Eight hex digits naming this host in journal names, so that a root shared between hosts
+/// (a network file system) never has one host's recovery act on another's transactions.
+pub fn host_tag() -> String {
+    journal::host_tag()
+}
+
 use crate::atomic::{WriteError, Writer};
 use crate::doc::DocError;
 use crate::entry::EntryError;
