@@ -211,3 +211,71 @@ fn recover_undoes_an_uncommitted_journal_and_leaves_a_running_or_unknown_one_alo
     assert!(running_path.exists());
     assert_eq!(std::fs::read_to_string(root.join("story.md")).unwrap(), STORY);
 }
+
+#[test]
+fn a_transaction_killed_at_any_moment_is_all_or_nothing_once_recovered() {
+    use std::os::unix::process::ExitStatusExt;
+    let (mut finished, mut rolled_forward, mut rolled_back, mut untouched) = (0, 0, 0, 0);
+    // Kill moments spread over one whole run, measured first.
+    let mut span = std::time::Duration::ZERO;
+    for round in 0..41u32 {
+        let dir = scratch();
+        let root = dir.path();
+        let mut ops = Vec::new();
+        for part in ["a", "b", "c"] {
+            std::fs::create_dir(root.join(part)).unwrap();
+            for n in 0..8 {
+                let file = format!("{part}/f{n}.md");
+                std::fs::write(root.join(&file), "---\ngen: 0\n---\n").unwrap();
+                ops.push(json!({"op": "set", "path": file, "values": {"gen": 1}}));
+            }
+        }
+        ops.push(json!({"op": "append", "path": "events.ndjson", "event": {"id": "gen-1"}}));
+        let mut child = stet(root)
+            .args(["tx", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            json!({"ops": ops}).to_string().as_bytes(),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        if round == 0 {
+            assert!(child.wait().unwrap().success());
+            span = started.elapsed();
+            continue;
+        }
+        std::thread::sleep(span * round / 36);
+        // SAFETY: the child's pid, still ours to signal: it has not been waited for.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let status = child.wait().unwrap();
+        if status.signal().is_none() {
+            finished += 1;
+        }
+        let output = run(stet(root).args(["recover", "--json"]));
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        match report["transactions"][0]["outcome"].as_str() {
+            Some("rolled_forward") => rolled_forward += 1,
+            Some("rolled_back") => rolled_back += 1,
+            _ => untouched += 1,
+        }
+        let gens: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .flat_map(|part| (0..8).map(move |n| format!("{part}/f{n}.md")))
+            .map(|file| std::fs::read_to_string(root.join(file)).unwrap())
+            .collect();
+        let log = std::fs::read_to_string(root.join("events.ndjson")).unwrap_or_default();
+        let all_new = gens.iter().all(|text| text == "---\ngen: 1\n---\n") && log == "{\"id\":\"gen-1\"}\n";
+        let all_old = gens.iter().all(|text| text == "---\ngen: 0\n---\n") && log.is_empty();
+        assert!(all_new || all_old, "round {round}: half applied: {gens:?} {log:?} {report}");
+        assert!(!root.join(".stet/tx").exists(), "round {round}: {report}");
+    }
+    eprintln!(
+        "40 kills over {span:?}: {finished} finished first, {rolled_forward} rolled forward, {rolled_back} rolled back, {untouched} with nothing to recover"
+    );
+}
