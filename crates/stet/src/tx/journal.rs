@@ -133,31 +133,44 @@ pub(crate) fn commit(fs: &dyn Fs, root: &Path, journal: &Journal, sync: bool) ->
     let bytes = serde_json::to_vec(journal).expect("a journal serializes");
     let final_path = dir.join(format!("{}{SUFFIX}", journal.id));
     let temp = dir.join(format!("{}{SUFFIX}{TEMP_SUFFIX}", journal.id));
-    // A concurrent transaction that finished may remove the (empty) directory between our mkdir
-    // and our create: make it again.
-    let mut attempts = 0;
-    let mut file = loop {
+    // Retried when another process got in the way: a transaction that finished removed the
+    // (empty) directory between our mkdir and our create, or a recoverer took the new journal
+    // for a dead one in the instant before its flock, and removed it (it was empty then).
+    let mut attempt = 0;
+    let file = loop {
+        attempt += 1;
+        let retry = attempt < 50;
         ensure_dir(fs, root, sync)?;
-        match fs.create_new(&temp, 0o600) {
-            Ok(file) => break file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound && attempts < 8 => attempts += 1,
+        let mut file = match fs.create_new(&temp, 0o600) {
+            Ok(file) => file,
+            Err(err)
+                if retry && matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
             Err(err) => return Err(io_error(&temp, "create the journal")(err)),
+        };
+        match fs.try_lock(&file, LockKind::Exclusive) {
+            Ok(true) => {}
+            Ok(false) if retry => continue,
+            Ok(false) => {
+                return Err(io_error(&temp, "lock the journal")(io::Error::other("another process holds it")));
+            }
+            Err(err) => return Err(io_error(&temp, "lock the journal")(err)),
+        }
+        let written =
+            fs.write_all(&mut file, &bytes).and_then(|()| if sync { fs.sync(&file) } else { Ok(()) });
+        let renamed = written.and_then(|()| fs.rename(&temp, &final_path));
+        match renamed {
+            Ok(()) => break file,
+            Err(err) if retry && err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => {
+                let _ = fs.remove_file(&temp);
+                return Err(io_error(&temp, "write the journal")(err));
+            }
         }
     };
-    let written = (|| {
-        if !fs.try_lock(&file, LockKind::Exclusive)? {
-            return Err(io::Error::other("the new journal is locked by another process"));
-        }
-        fs.write_all(&mut file, &bytes)?;
-        if sync {
-            fs.sync(&file)?;
-        }
-        fs.rename(&temp, &final_path)
-    })();
-    if let Err(err) = written {
-        let _ = fs.remove_file(&temp);
-        return Err(io_error(&temp, "write the journal")(err));
-    }
     if sync && let Err(err) = fs.sync_dir(&dir) {
         // Not known to be committed: take it back, so that an error means nothing was done.
         let _ = fs.remove_file(&final_path);
