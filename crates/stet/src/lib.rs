@@ -33,6 +33,7 @@ pub mod lock;
 pub mod log;
 pub mod project;
 pub mod root;
+pub mod sweep;
 mod sys;
 mod target;
 pub mod update;

@@ -16,4 +16,5 @@ mod lock_props;
 mod log;
 mod project;
 mod support;
+mod sweep;
 mod update;

@@ -355,7 +355,8 @@ pub fn host_tag() -> u32 {
 /// Whether `file_name` is a stet temporary file made on this host by a process that no longer
 /// runs: a leftover of a crash, safe to remove.
 pub fn is_orphaned_temp_file(file_name: &str) -> bool {
-    temp_file_origin(file_name).is_some_and(|origin| origin.made_here() && !crate::sys::process_alive(origin.pid))
+    temp_file_origin(file_name)
+        .is_some_and(|origin| origin.made_here() && !crate::sys::process_alive(origin.pid))
 }
 
 #[cfg(test)]

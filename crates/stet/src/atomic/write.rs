@@ -219,7 +219,8 @@ fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<
 /// the name a later sweep recognises, and which tells the host ([`super::host_tag`]) and the
 /// process that made it.
 pub(crate) fn temp_name(name: &str) -> OsString {
-    let suffix = format!(".stet-{:08x}-{}-{:08x}.tmp", super::host_tag(), std::process::id(), fastrand::u32(..));
+    let suffix =
+        format!(".stet-{:08x}-{}-{:08x}.tmp", super::host_tag(), std::process::id(), fastrand::u32(..));
     let room = MAX_NAME_BYTES - 1 - suffix.len();
     let mut stem = name.to_owned();
     while stem.len() > room {
