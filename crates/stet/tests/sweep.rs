@@ -259,3 +259,54 @@ fn a_staged_writes_temporary_file_is_recognised_as_this_running_processs() {
     assert!(why_kept(&swept, &temp).contains("is running"), "{swept:?}");
     drop(staged);
 }
+
+#[test]
+fn a_leftover_swapped_for_another_file_while_the_sweep_looks_is_kept() {
+    let dir = scratch();
+    let leftover = dir.path().join(here("story.md", dead_pid()));
+    std::fs::write(&leftover, "old content").unwrap();
+    let newcomer = dir.path().join("newcomer");
+    std::fs::write(&newcomer, "not the leftover").unwrap();
+    // Asked after the leftover was judged and before it is removed: the moment to swap it.
+    let swap = |path: &Path| {
+        std::fs::rename(&newcomer, path).unwrap();
+        false
+    };
+    let swept = stet::sweep::sweep_sparing(&fs::real(), dir.path(), ".lock", &swap).unwrap();
+    assert_eq!(std::fs::read(&leftover).unwrap(), b"not the leftover", "the file swapped in stays");
+    assert!(why_kept(&swept, &leftover).contains("changed"), "{swept:?}");
+}
+
+#[test]
+fn a_leftover_the_caller_spares_is_kept_as_an_unfinished_transactions() {
+    let dir = scratch();
+    let staged = dir.path().join(here("story.md", dead_pid()));
+    std::fs::write(&staged, "staged by a transaction").unwrap();
+    let swept = stet::sweep::sweep_sparing(&fs::real(), dir.path(), ".lock", &|path| path == staged).unwrap();
+    assert!(staged.exists(), "{swept:?}");
+    assert!(why_kept(&swept, &staged).contains("transaction"), "{swept:?}");
+}
+
+#[test]
+fn a_holder_record_whose_lock_directory_is_gone_is_removed_when_its_holder_is_dead() {
+    let dir = scratch();
+    let mut record = serde_json::to_value(Holder { pid: dead_pid(), ..Holder::current(None) }).unwrap();
+    record["dir"] = serde_json::json!([1, 2]);
+    let record_path = dir.path().join("story.md.lock.holder");
+    std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+    let live = dir.path().join("other.md.lock.holder");
+    std::fs::write(&live, record_of(std::process::id())).unwrap();
+    let swept = run(dir.path());
+    assert_eq!(swept.removed, std::slice::from_ref(&record_path), "{swept:?}");
+    assert!(live.exists() && why_kept(&swept, &live).contains("is running"), "{swept:?}");
+}
+
+#[test]
+fn a_root_that_is_not_a_directory_is_refused_naming_it() {
+    let dir = scratch();
+    let file = dir.path().join("story.md");
+    std::fs::write(&file, "x").unwrap();
+    let err = sweep(&fs::real(), &file, ".lock").unwrap_err();
+    assert!(err.to_string().contains(&*file.to_string_lossy()), "{err}");
+    assert!(err.to_string().contains("not a directory"), "{err}");
+}
