@@ -98,6 +98,7 @@ mod tests {
         let name = temp.file_name().unwrap().to_str().unwrap();
         assert!(name.starts_with(".events.ndjson.stet-index.stet-"), "{name}");
         assert_eq!(crate::atomic::temp_file_creator(name), Some(std::process::id()));
+        assert!(crate::atomic::temp_file_origin(name).is_some_and(|origin| origin.made_here()), "{name}");
         let long = "é".repeat(200);
         let temp = super::temp_path(&Path::new("/logs").join(&long));
         let name = temp.file_name().unwrap().to_str().unwrap();
