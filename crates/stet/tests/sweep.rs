@@ -310,3 +310,37 @@ fn a_root_that_is_not_a_directory_is_refused_naming_it() {
     assert!(err.to_string().contains(&*file.to_string_lossy()), "{err}");
     assert!(err.to_string().contains("not a directory"), "{err}");
 }
+
+/// Where [`a_process_that_dies_holding_a_lock_mid_write`] works, when it is run as a child.
+const CRASH_DIR_ENV: &str = "STET_SWEEP_TEST_CRASH_DIR";
+
+/// Run as a child by the test below (ignored otherwise): locks `story.md`, stages its new content,
+/// and exits without releasing either, as a process killed at that moment would.
+#[test]
+#[ignore = "run as a child process by a_crashed_writers_temporary_file_and_lock_file_are_swept"]
+fn a_process_that_dies_holding_a_lock_mid_write() {
+    let Some(dir) = std::env::var_os(CRASH_DIR_ENV) else { return };
+    let target = Path::new(&dir).join("story.md");
+    let lock = Locker::new().lock(&target).unwrap();
+    let staged = stet::atomic::Writer::new().stage(&target, b"new").unwrap();
+    std::mem::forget((lock, staged));
+    std::process::exit(0);
+}
+
+#[test]
+fn a_crashed_writers_temporary_file_and_lock_file_are_swept() {
+    let dir = scratch();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "sweep::a_process_that_dies_holding_a_lock_mid_write"])
+        .env(CRASH_DIR_ENV, dir.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the child ran: {status}");
+    let left = names(dir.path());
+    assert_eq!(left.len(), 2, "the child left its temporary file and its lock file: {left:?}");
+    let swept = run(dir.path());
+    assert_eq!(swept.removed.len(), 2, "{swept:?}");
+    assert!(swept.kept.is_empty(), "{swept:?}");
+    assert_eq!(names(dir.path()), Vec::<String>::new(), "nothing the crash left remains");
+}
