@@ -344,3 +344,16 @@ fn a_crashed_writers_temporary_file_and_lock_file_are_swept() {
     assert!(swept.kept.is_empty(), "{swept:?}");
     assert_eq!(names(dir.path()), Vec::<String>::new(), "nothing the crash left remains");
 }
+
+#[test]
+fn a_root_given_through_a_symlink_is_swept() {
+    let parent = scratch();
+    let real = parent.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let leftover = real.join(here("story.md", dead_pid()));
+    std::fs::write(&leftover, "x").unwrap();
+    let link = parent.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let swept = run(&link);
+    assert!(!leftover.exists(), "the root the caller names is followed, like a `cd`: {swept:?}");
+}

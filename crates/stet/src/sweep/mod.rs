@@ -60,7 +60,7 @@ pub struct Kept {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SweepError {
-    /// The root is not a directory (or is a symlink, which the sweep does not follow).
+    /// The root is not a directory.
     #[error("cannot sweep {}: it is not a directory; give the project's root directory", path.display())]
     NotADirectory {
         /// The root given.
@@ -96,7 +96,8 @@ pub fn sweep_sparing(
     spared: &dyn Fn(&Path) -> bool,
 ) -> Result<Swept, SweepError> {
     let io_error = |step| move |source| SweepError::Io { path: root.to_path_buf(), step, source };
-    let meta = fs.symlink_metadata(root).map_err(io_error("examine"))?;
+    // The root is the caller's choice, followed like a `cd`; nothing beneath it is followed.
+    let meta = fs.metadata(root).map_err(io_error("examine"))?;
     if !meta.is_dir() {
         return Err(SweepError::NotADirectory { path: root.to_path_buf() });
     }
