@@ -144,6 +144,78 @@ pub fn create(
     }
 }
 
+/// An entry built whole under its temporary name in its directory, whose lock the caller holds,
+/// for a transaction to publish after its commit point (with one `rename_noreplace`). Dropped
+/// before [`StagedEntry::keep`], it is removed again.
+pub(crate) struct StagedEntry<'a> {
+    /// The temporary name it was built under.
+    pub staged: PathBuf,
+    /// The name it is to be published under.
+    pub path: PathBuf,
+    /// Its number.
+    pub seq: u64,
+    build: Build<'a>,
+    _tracked: crate::interrupt::Tracked,
+}
+
+impl std::fmt::Debug for StagedEntry<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedEntry").field("staged", &self.staged).field("path", &self.path).finish()
+    }
+}
+
+impl StagedEntry<'_> {
+    /// From now on the entry is the caller's to publish (or, after a crash, recovery's).
+    pub(crate) fn keep(mut self) {
+        self.build.created.clear();
+    }
+}
+
+impl Drop for StagedEntry<'_> {
+    fn drop(&mut self) {
+        self.build.remove_all();
+    }
+}
+
+/// Builds the next entry of `dir` (resolved, its lock held by the caller) aside, numbered after
+/// both the directory's entries and `after` (the numbers a transaction already took there).
+pub(crate) fn stage<'a>(
+    fs: &'a dyn Fs,
+    durability: Durability,
+    dir: &Path,
+    request: &NewEntry<'_>,
+    after: u64,
+) -> Result<StagedEntry<'a>, EntryError> {
+    let pattern = Pattern::parse(request.pattern)?;
+    let slug = slugify(request.slug)?;
+    let names = fs.list_dir(dir).map_err(io_error(dir, "list"))?;
+    let highest = names.iter().filter_map(|name| pattern.seq_of(&name.to_string_lossy())).max().unwrap_or(0);
+    let mut seq = highest.max(after) + 1;
+    // A name made without stet's lock is skipped, as `create` does.
+    while fs.symlink_metadata(&dir.join(pattern.name(seq, &slug))).is_ok() {
+        seq += 1;
+    }
+    let name = pattern.name(seq, &slug);
+    let values = Placeholders {
+        seq: pattern.seq_text(seq),
+        slug: slug.clone(),
+        name: name.clone(),
+        date: crate::sys::local_date(),
+    };
+    let staged = dir.join(temp_name(&name));
+    let _held_off = crate::interrupt::hold_off();
+    let tracked = crate::interrupt::track(crate::interrupt::Leftover::Staged(staged.clone()));
+    let mut entry = StagedEntry {
+        staged: staged.clone(),
+        path: dir.join(&name),
+        seq,
+        build: Build { fs, durability, created: Vec::new() },
+        _tracked: tracked,
+    };
+    entry.build.entry(&staged, &name, request, &values)?;
+    Ok(entry)
+}
+
 /// `{prefix}{seq}{rest}`, the rest holding `{slug}` where the slug goes.
 struct Pattern {
     prefix: String,
@@ -388,7 +460,7 @@ fn content(
     Ok(document.edited(edits).map_err(document_error)?.unwrap_or(text).into_bytes())
 }
 
-fn ensure_dir(fs: &dyn Fs, dir: &Path) -> Result<(), EntryError> {
+pub(crate) fn ensure_dir(fs: &dyn Fs, dir: &Path) -> Result<(), EntryError> {
     match fs.metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(EntryError::Invalid { message: format!("{} is not a directory", dir.display()) }),

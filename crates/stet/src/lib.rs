@@ -12,6 +12,7 @@
 //! - [`log`]: NDJSON event logs: linearized, durable, idempotent appends; tolerant reads.
 //! - [`lease`]: an owner's leases on paths, across processes, with TTLs.
 //! - [`entry`]: the next numbered entry of a spec or story directory, created whole.
+//! - [`tx`]: several files changed all together or not at all, across crashes; recovery.
 //! - [`config`], [`root`]: a project's settings and where they live.
 //! - [`interrupt`]: what a process interrupted by a signal removes before it exits.
 //!
@@ -36,6 +37,7 @@ pub mod root;
 pub mod sweep;
 mod sys;
 mod target;
+pub mod tx;
 pub mod update;
 pub mod version;
 

@@ -17,4 +17,5 @@ mod log;
 mod project;
 mod support;
 mod sweep;
+mod tx;
 mod update;

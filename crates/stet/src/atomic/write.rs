@@ -122,6 +122,17 @@ impl Staged {
         &self.target
     }
 
+    /// The temporary name the new content waits under.
+    pub fn temp_path(&self) -> &Path {
+        self.temp.as_deref().expect("an uncommitted write owns its temporary file")
+    }
+
+    /// Gives up the temporary file without renaming or removing it: from now on it is the
+    /// caller's (a transaction renames it after its commit point, or its recovery does).
+    pub(crate) fn keep(mut self) -> PathBuf {
+        self.temp.take().expect("an uncommitted write owns its temporary file")
+    }
+
     /// Renames the new content into place and makes the rename durable. On error the target is
     /// restored where possible (see [`Step::SyncDir`]) and the temporary file is removed.
     pub fn commit(mut self) -> Result<Written, WriteError> {

@@ -10,6 +10,17 @@ use super::Holder;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LockError {
+    /// An interrupted transaction covers the file and could not be finished, so its lock must
+    /// not be used yet.
+    #[error("{} is part of an interrupted transaction ({}) that could not be finished: {source}; run `stet recover`", path.display(), journal.display())]
+    Unsettled {
+        /// The locked file.
+        path: PathBuf,
+        /// The transaction's journal.
+        journal: PathBuf,
+        /// Why it could not be finished.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Another process held the lock for the whole wait.
     #[error("timed out after {} waiting for the lock on {}: {}; retry later, or stop that process if it is stuck", format_wait(*waited), path.display(), describe_holder(holder.as_deref()))]
     Timeout {
@@ -91,7 +102,8 @@ impl LockError {
             | LockError::Unsupported { path, .. }
             | LockError::Foreign { path, .. }
             | LockError::OtherProtocol { path, .. }
-            | LockError::Io { path, .. } => path,
+            | LockError::Io { path, .. }
+            | LockError::Unsettled { path, .. } => path,
         }
     }
 

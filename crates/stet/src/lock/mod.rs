@@ -110,6 +110,21 @@ pub struct WaitNotice {
 
 type Notify = Arc<dyn Fn(&WaitNotice) + Send + Sync>;
 
+/// Work another process left half done on locked files, which must be finished before a lock on
+/// one of them is used: interrupted transactions ([`crate::tx`]). A [`Locker`] given one asks it
+/// after every lock it takes (one `lstat` when nothing is pending), and when the files it locked
+/// are covered, releases them, lets it finish the work, and locks again.
+pub trait Settle: Send + Sync + fmt::Debug {
+    /// Whether interrupted work covers any of `targets` (resolved, locked by the caller); with
+    /// `any`, whether there is interrupted work at all (the first check of a command, so that
+    /// every command finishes what it finds).
+    fn covers(&self, targets: &[&Path], any: bool) -> Result<bool, LockError>;
+    /// Finishes the interrupted work that covers `targets` (and any other it can), taking locks
+    /// with `locker`, which has no [`Settle`] of its own. An error means work covering `targets`
+    /// could not be finished, and the lock must not be used.
+    fn settle(&self, locker: &Locker, targets: &[&Path]) -> Result<(), LockError>;
+}
+
 /// Takes locks with chosen policies. [`lock`] is the common case.
 #[derive(Clone)]
 pub struct Locker {
@@ -119,6 +134,7 @@ pub struct Locker {
     owner: Option<String>,
     suffix: Arc<str>,
     notify: Option<Notify>,
+    settle: Option<Arc<dyn Settle>>,
 }
 
 impl fmt::Debug for Locker {
@@ -142,6 +158,7 @@ impl Default for Locker {
             owner: None,
             suffix: DEFAULT_SUFFIX.into(),
             notify: None,
+            settle: None,
         }
     }
 }
@@ -190,6 +207,19 @@ impl Locker {
         self
     }
 
+    /// Finishes `settle`'s interrupted work before any lock it covers is used.
+    #[must_use]
+    pub fn settle(mut self, settle: Arc<dyn Settle>) -> Self {
+        self.settle = Some(settle);
+        self
+    }
+
+    /// The same locker, without interrupted work to settle (the one that settles it).
+    #[must_use]
+    pub fn unsettled(&self) -> Locker {
+        Locker { settle: None, ..self.clone() }
+    }
+
     /// The file system effects go through.
     pub fn file_system(&self) -> &Arc<dyn Fs> {
         &self.fs
@@ -207,7 +237,28 @@ impl Locker {
 
     /// Takes `path`'s lock in `kind` mode.
     pub fn acquire(&self, path: &Path, kind: LockKind) -> Result<Lock, LockError> {
-        self.acquire_resolved(self.resolve(path)?, kind)
+        let target = self.resolve(path)?;
+        self.settled(&[&target], || self.acquire_resolved(target.clone(), kind).map(|lock| vec![lock]))
+            .map(|mut locks| locks.pop().expect("one lock was taken"))
+    }
+
+    /// Takes locks with `take` until no interrupted work covers `targets` (see [`Settle`]).
+    fn settled(
+        &self,
+        targets: &[&Path],
+        mut take: impl FnMut() -> Result<Vec<Lock>, LockError>,
+    ) -> Result<Vec<Lock>, LockError> {
+        let mut any = true;
+        loop {
+            let locks = take()?;
+            let Some(settle) = &self.settle else { return Ok(locks) };
+            if !settle.covers(targets, any)? {
+                return Ok(locks);
+            }
+            drop(locks);
+            settle.settle(&self.unsettled(), targets)?;
+            any = false;
+        }
     }
 
     /// The file `path` designates, whose lock is taken.
@@ -225,12 +276,15 @@ impl Locker {
         let mut targets = paths.iter().map(|path| self.resolve(path)).collect::<Result<Vec<_>, _>>()?;
         targets.sort();
         targets.dedup();
-        let mut held = Vec::with_capacity(targets.len());
-        for target in targets {
-            // On error, `held` is dropped here, releasing what was taken.
-            held.push(self.acquire_resolved(target, LockKind::Exclusive)?);
-        }
-        Ok(held)
+        let names: Vec<&Path> = targets.iter().map(PathBuf::as_path).collect();
+        self.settled(&names, || {
+            let mut held = Vec::with_capacity(targets.len());
+            for target in &targets {
+                // On error, `held` is dropped here, releasing what was taken.
+                held.push(self.acquire_resolved(target.clone(), LockKind::Exclusive)?);
+            }
+            Ok(held)
+        })
     }
 
     fn acquire_resolved(&self, target: PathBuf, kind: LockKind) -> Result<Lock, LockError> {

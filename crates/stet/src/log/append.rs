@@ -230,45 +230,8 @@ fn append_locked(
     left: &mut Option<Left>,
     still_held: &dyn Fn() -> Result<(), LockError>,
 ) -> Result<(Appended, bool), LogError> {
-    let meta = fs.file_metadata(file).map_err(io_error(target, "stat"))?;
-    let len = meta.len();
-    let unchanged = left.take().filter(|left| {
-        left.end == len && left.changed.is_some() && left.changed == crate::sys::change_time(&meta)
-    });
-    let mut cut = None;
-    let (end, kept) = if let Some(left) = unchanged {
-        (left.end, left.index)
-    } else {
-        let end = complete_end(fs, file, len).map_err(io_error(target, "read"))?;
-        refuse_if_not_a_log(fs, target, file, end, len)?;
-        if end < len {
-            still_held()?;
-            cut = Some(cut_torn_tail(fs, target, file, end, len, durability)?);
-        }
-        (end, None)
-    };
-    let mut index_notice = None;
-    let mut dedup = match rule {
-        Some(rule) => Some(Dedup::open(fs, target, file, end, rule, kept, events, &mut index_notice)?),
-        None => None,
-    };
-    let mut batch = Vec::new();
-    let mut seen = HashSet::new();
-    let mut written: Vec<(Option<String>, u64)> = Vec::new();
-    let mut duplicates = 0;
-    for event in events {
-        let id = rule.and_then(|rule| rule.id_of(event));
-        if let (Some(id), Some(dedup)) = (&id, &mut dedup) {
-            let known = dedup.holds(fs, target, file, end, id, events, &mut index_notice)?;
-            if known || !seen.insert(id.clone()) {
-                duplicates += 1;
-                continue;
-            }
-        }
-        written.push((id, end + batch.len() as u64));
-        batch.extend_from_slice(serde_json::to_string(event).expect("JSON values serialize").as_bytes());
-        batch.push(b'\n');
-    }
+    let Batch { end, bytes: batch, written, duplicates, cut, dedup, mut index_notice } =
+        batch(fs, target, file, events, rule, durability, left, still_held)?;
     if !batch.is_empty() {
         still_held()?;
         fs.write_at(file, &batch, end).map_err(io_error(target, "append to"))?;
@@ -297,6 +260,125 @@ fn append_locked(
     }
     let appended = Appended { appended: written.len(), duplicates, offset: end, cut, index_notice };
     Ok((appended, !batch.is_empty()))
+}
+
+/// An append made ready under the log's lock and not yet written: the bytes of the events that
+/// are not duplicates, to be written at `end`, and what the append will report.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// Where the bytes go: the end of the log's last complete line (a torn tail was cut).
+    pub end: u64,
+    /// The events' lines.
+    pub bytes: Vec<u8>,
+    /// What the append reports once the bytes are written.
+    pub appended: Appended,
+}
+
+/// Under the log's lock (held by the caller, who keeps it until the bytes are written): cuts a
+/// torn tail and finds which events are new, as an append does, without writing them (a
+/// transaction writes them after its commit point).
+pub(crate) fn prepare(
+    fs: &dyn crate::fs::Fs,
+    target: &Path,
+    file: &File,
+    events: &[Value],
+    rule: Option<&IdRule>,
+    durability: Durability,
+) -> Result<Prepared, LogError> {
+    let Batch { end, bytes, written, duplicates, cut, index_notice, .. } =
+        batch(fs, target, file, events, rule, durability, &mut None, &|| Ok(()))?;
+    let appended = Appended { appended: written.len(), duplicates, offset: end, cut, index_notice };
+    Ok(Prepared { end, bytes, appended })
+}
+
+/// The lines of a batch of events for a log that does not exist yet (duplicates within the batch
+/// skipped): what [`prepare`] would give for an empty log, made without creating it.
+pub(crate) fn prepare_new(events: &[Value], rule: Option<&IdRule>) -> Prepared {
+    let mut seen = HashSet::new();
+    let mut bytes = Vec::new();
+    let (mut appended, mut duplicates) = (0, 0);
+    for event in events {
+        if let Some(id) = rule.and_then(|rule| rule.id_of(event))
+            && !seen.insert(id)
+        {
+            duplicates += 1;
+            continue;
+        }
+        appended += 1;
+        bytes.extend_from_slice(serde_json::to_string(event).expect("JSON values serialize").as_bytes());
+        bytes.push(b'\n');
+    }
+    Prepared {
+        end: 0,
+        bytes,
+        appended: Appended { appended, duplicates, offset: 0, cut: None, index_notice: None },
+    }
+}
+
+/// The events of an append that are not duplicates, as lines to write at `end`.
+struct Batch<'a> {
+    end: u64,
+    bytes: Vec<u8>,
+    /// Each written event's id (if it has one) and offset.
+    written: Vec<(Option<String>, u64)>,
+    duplicates: usize,
+    cut: Option<Cut>,
+    dedup: Option<Dedup<'a>>,
+    index_notice: Option<IndexNotice>,
+}
+
+/// Finds the end of the log's complete lines (cutting a torn tail) and which events are new.
+#[allow(clippy::too_many_arguments, reason = "the state of one append, passed down once")]
+fn batch<'a>(
+    fs: &'a dyn crate::fs::Fs,
+    target: &Path,
+    file: &File,
+    events: &[Value],
+    rule: Option<&'a IdRule>,
+    durability: Durability,
+    left: &mut Option<Left>,
+    still_held: &dyn Fn() -> Result<(), LockError>,
+) -> Result<Batch<'a>, LogError> {
+    let meta = fs.file_metadata(file).map_err(io_error(target, "stat"))?;
+    let len = meta.len();
+    let unchanged = left.take().filter(|left| {
+        left.end == len && left.changed.is_some() && left.changed == crate::sys::change_time(&meta)
+    });
+    let mut cut = None;
+    let (end, kept) = if let Some(left) = unchanged {
+        (left.end, left.index)
+    } else {
+        let end = complete_end(fs, file, len).map_err(io_error(target, "read"))?;
+        refuse_if_not_a_log(fs, target, file, end, len)?;
+        if end < len {
+            still_held()?;
+            cut = Some(cut_torn_tail(fs, target, file, end, len, durability)?);
+        }
+        (end, None)
+    };
+    let mut index_notice = None;
+    let mut dedup = match rule {
+        Some(rule) => Some(Dedup::open(fs, target, file, end, rule, kept, events, &mut index_notice)?),
+        None => None,
+    };
+    let mut bytes = Vec::new();
+    let mut seen = HashSet::new();
+    let mut written: Vec<(Option<String>, u64)> = Vec::new();
+    let mut duplicates = 0;
+    for event in events {
+        let id = rule.and_then(|rule| rule.id_of(event));
+        if let (Some(id), Some(dedup)) = (&id, &mut dedup) {
+            let known = dedup.holds(fs, target, file, end, id, events, &mut index_notice)?;
+            if known || !seen.insert(id.clone()) {
+                duplicates += 1;
+                continue;
+            }
+        }
+        written.push((id, end + bytes.len() as u64));
+        bytes.extend_from_slice(serde_json::to_string(event).expect("JSON values serialize").as_bytes());
+        bytes.push(b'\n');
+    }
+    Ok(Batch { end, bytes, written, duplicates, cut, dedup, index_notice })
 }
 
 /// Refuses a non-empty file that holds no event line at all: prose is not a log, and cutting it

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 pub use append::{Appended, Appender, Cut, IndexNotice, IndexProblem, append, parse_events};
+pub(crate) use append::{Prepared, prepare, prepare_new};
 pub use follow::{Change, Changed};
 pub use read::{Entry, Item, Reader, Verified, repair, verify};
 
@@ -181,7 +182,7 @@ fn io_error(path: &std::path::Path, step: &'static str) -> impl FnOnce(io::Error
 
 /// How a log is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
     Read,
     /// Read-write, created if missing.
     Append,
@@ -189,7 +190,7 @@ enum Access {
 
 /// Refuses, before anything is locked or made, a path that names a FIFO, a device, a socket or a
 /// directory (`stat` never blocks; opening a FIFO or a device might, or might do something).
-fn refuse_special(fs: &dyn crate::fs::Fs, path: &std::path::Path) -> Result<(), LogError> {
+pub(crate) fn refuse_special(fs: &dyn crate::fs::Fs, path: &std::path::Path) -> Result<(), LogError> {
     match fs.metadata(path) {
         Ok(meta) if !meta.is_file() => Err(LogError::NotAFile {
             path: path.to_owned(),
@@ -201,7 +202,11 @@ fn refuse_special(fs: &dyn crate::fs::Fs, path: &std::path::Path) -> Result<(), 
 
 /// Opens the log itself without waiting on it, and refuses it unless it is a regular file (checked
 /// on the open descriptor, so a FIFO swapped in after [`refuse_special`] is refused too).
-fn open_log(fs: &dyn crate::fs::Fs, path: &std::path::Path, access: Access) -> Result<File, LogError> {
+pub(crate) fn open_log(
+    fs: &dyn crate::fs::Fs,
+    path: &std::path::Path,
+    access: Access,
+) -> Result<File, LogError> {
     let create = (access == Access::Append).then_some(0o666);
     let file = fs.open_no_block(path, create).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {

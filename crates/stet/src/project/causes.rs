@@ -13,6 +13,7 @@ use crate::entry::EntryError;
 use crate::lease::LeaseError;
 use crate::lock::{Holder, LockError};
 use crate::log::LogError;
+use crate::tx::TxError;
 use crate::update::UpdateError;
 
 /// The first operating-system error in `err`'s chain of causes.
@@ -167,6 +168,50 @@ impl From<EntryError> for Error {
             // A variant added to the module's error is an I/O failure until it is mapped here.
             #[allow(unreachable_patterns)]
             other => Error::new(Code::Io, other.to_string()),
+        }
+    }
+}
+
+impl From<TxError> for Error {
+    fn from(err: TxError) -> Self {
+        let op = err.op();
+        let message = err.to_string();
+        let error = match err {
+            TxError::Plan { .. } => Error::usage(message),
+            TxError::Conflict { path, expected, found, .. } => Error::new(Code::Conflict, message)
+                .with_path(&path)
+                .with_extra("expected", json!(expected.to_string()))
+                .with_extra("found", json!(found.to_string())),
+            TxError::NotFound { path, .. } => Error::new(Code::NotFound, message).with_path(&path),
+            TxError::Refused { path, .. } | TxError::CrossDevice { path, .. } => {
+                Error::new(Code::Io, message).with_path(&path)
+            }
+            TxError::Document { path, source, .. } => Error::document(&path, &source),
+            TxError::Log { path, source, .. } => Error::log(&path, source),
+            TxError::Entry { source, .. } => source.into(),
+            TxError::Write { source, .. } => source.into(),
+            TxError::Lock(err) => err.into(),
+            TxError::Io(err) => Error::new(Code::of_io(&err.source), message).with_path(&err.path),
+            TxError::Unfinished { journal, source } => {
+                Error::new(Code::of_io(&source.source), message).with_path(&journal)
+            }
+            // A variant added to the module's error is an I/O failure until it is mapped here.
+            #[allow(unreachable_patterns)]
+            _ => Error::new(Code::Io, message),
+        };
+        match op {
+            // Every error about one op names it, in the message and as `"op"`.
+            Some(op) => {
+                let prefix = format!("op {op}: ");
+                let error = if error.message().starts_with(&prefix) {
+                    error
+                } else {
+                    let message = format!("{prefix}{}", error.message());
+                    error.with_message(message)
+                };
+                error.with_extra("op", json!(op))
+            }
+            None => error,
         }
     }
 }

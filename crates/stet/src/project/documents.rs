@@ -27,7 +27,8 @@ impl Project {
     pub fn get(&self, path: &Path, key: Option<&str>, format: Option<Format>) -> Result<Got, Error> {
         self.given(path, || {
             refuse_directory(self, path)?;
-            let (document, version) = crate::doc::read(self.fs(), path, format)?;
+            let (document, version) =
+                self.read_settled(path, || Ok(crate::doc::read(self.fs(), path, format)?))?;
             if version == Version::MISSING {
                 return Err(not_found(path));
             }

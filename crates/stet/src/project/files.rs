@@ -75,8 +75,9 @@ impl Project {
     pub fn version(&self, path: &Path) -> Result<VersionOf, Error> {
         self.given(path, || {
             refuse_directory(self, path)?;
-            let version = crate::version::of_file(self.fs(), path)
-                .map_err(|err| Error::io(path, &err, "cannot read"))?;
+            let version = self.read_settled(path, || {
+                crate::version::of_file(self.fs(), path).map_err(|err| Error::io(path, &err, "cannot read"))
+            })?;
             Ok(VersionOf { path: path.to_path_buf(), version })
         })
     }

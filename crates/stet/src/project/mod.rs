@@ -31,6 +31,7 @@ mod logs;
 mod notice;
 mod options;
 mod results;
+mod transactions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,6 +69,8 @@ struct Inner {
     fs: Arc<dyn Fs>,
     /// The root's leases, made on first use.
     leases: std::sync::OnceLock<Leases>,
+    /// The root's interrupted transactions, finished before any lock on their files is used.
+    interrupted: Arc<crate::tx::Interrupted>,
 }
 
 /// A project root with its policies; see the [module documentation](self).
@@ -157,6 +160,7 @@ impl Project {
             notices: inner.notices.clone(),
             fs: inner.fs.clone(),
             leases: std::sync::OnceLock::new(),
+            interrupted: inner.interrupted.clone(),
         };
         change(&mut copy);
         Project { inner: Arc::new(copy) }
@@ -170,7 +174,8 @@ impl Project {
             .protocol(inner.protocol)
             .suffix(&inner.config.lock_suffix)
             .wait(inner.wait)
-            .owner(inner.owner.clone());
+            .owner(inner.owner.clone())
+            .settle(inner.interrupted.clone());
         if let Some(notices) = inner.notices.clone() {
             locker = locker.on_long_wait(move |waiting| {
                 notices(&Notice::Waiting { path: waiting.path.clone(), holder: waiting.holder.clone() });

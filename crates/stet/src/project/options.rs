@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Error, Inner, Notice, NoticeSink, Project};
-use crate::atomic::{Durability, Links};
+use crate::atomic::{Durability, Links, Writer};
 use crate::config::Config;
 use crate::duration::Span;
 use crate::fs::Fs;
@@ -179,7 +179,9 @@ impl Options {
         let durability =
             self.durability.unwrap_or(if config.sync { Durability::Sync } else { Durability::None });
         let fs = self.fs.unwrap_or_else(crate::fs::real);
+        let interrupted = crate::tx::Interrupted::new(&root, Writer::new().fs(fs.clone()).links(self.links));
         let inner = Inner {
+            interrupted,
             root,
             owner: self.owner,
             ignore_leases: self.ignore_leases,

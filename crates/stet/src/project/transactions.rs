@@ -1,0 +1,67 @@
+//! Transactions and recovery.
+
+use std::path::Path;
+
+use super::{Error, Project};
+use crate::tx::{Committed, Context, OpKind, Plan, Recovered};
+
+impl Project {
+    /// Runs `plan` as one transaction: every op or none, across crashes (see [`crate::tx`]).
+    /// Every path is checked against other owners' leases first.
+    pub fn tx(&self, plan: &Plan) -> Result<Committed, Error> {
+        for op in &plan.ops {
+            let path = match &op.kind {
+                OpKind::New { dir, .. } => dir.as_path(),
+                other => other.path(),
+            };
+            self.check_lease(path)?;
+        }
+        Ok(crate::tx::run(&self.tx_context(), plan)?)
+    }
+
+    /// Finishes or undoes the transactions of dead processes; cheap when there is none (one
+    /// `lstat`). Every lock this project takes does this first for the files it locks.
+    pub fn recover_interrupted(&self) -> Result<Recovered, Error> {
+        Ok(crate::tx::recover_interrupted(&self.tx_context())?)
+    }
+
+    /// `stet recover`: finishes or undoes interrupted transactions, and reports running ones.
+    pub fn recover(&self) -> Result<Recovered, Error> {
+        Ok(crate::tx::recover(&self.tx_context())?)
+    }
+
+    /// Whether a transaction's journal is under the root (one `lstat`): readers then take the
+    /// file's lock, so that they wait for a running transaction and never see it half applied.
+    pub(super) fn transaction_pending(&self) -> bool {
+        self.inner.interrupted.pending()
+    }
+
+    /// Runs `read` of `path`, under its lock while a transaction is pending.
+    pub(super) fn read_settled<T>(
+        &self,
+        path: &Path,
+        read: impl FnOnce() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if !self.transaction_pending() {
+            return read();
+        }
+        let kind = match self.protocol() {
+            crate::lock::Protocol::Flock => crate::lock::LockKind::Shared,
+            crate::lock::Protocol::Mkdir { .. } => crate::lock::LockKind::Exclusive,
+        };
+        match self.locker_for(path).acquire(path, kind) {
+            Ok(lock) => {
+                let value = read();
+                drop(lock);
+                value
+            }
+            // A reader that may not make a lock file (a read-only directory) reads as it can.
+            Err(crate::lock::LockError::Io { .. }) => read(),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    fn tx_context(&self) -> Context {
+        Context { root: self.inner.root.clone(), locker: self.locker(), writer: self.writer() }
+    }
+}
