@@ -341,15 +341,12 @@ fn is_hex8(text: &str) -> bool {
     text.len() == 8 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// This host's tag in temporary names: the 32-bit FNV-1a hash of its host name, a function fixed
-/// forever because names written by one stet version are read by the next.
+/// This host's tag in temporary names (and transaction ids): the low 32 bits of the XXH3-64 hash
+/// of its host name. XXH3 is a fixed specification, so one stet version reads another's tags.
 pub fn host_tag() -> u32 {
     static TAG: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *TAG.get_or_init(|| {
-        crate::sys::hostname()
-            .bytes()
-            .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
-    })
+    #[expect(clippy::cast_possible_truncation, reason = "the tag is the hash's low 32 bits")]
+    *TAG.get_or_init(|| xxhash_rust::xxh3::xxh3_64(crate::sys::hostname().as_bytes()) as u32)
 }
 
 /// Whether `file_name` is a stet temporary file made on this host by a process that no longer
