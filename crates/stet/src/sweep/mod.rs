@@ -22,6 +22,10 @@
 //! - Between the last check of a leftover (same device and inode) and its unlink there is no
 //!   system call that unlinks only that inode: a file swapped in under a dead process's
 //!   temporary name in that instant would be removed. Nothing but a dead process writes there.
+//! - A mkdir lock's holder record whose directory is gone is unlinked without a lock (record
+//!   writers take none): a holder that made the directory anew and is rewriting that very file in
+//!   the same instant loses its record, which only makes waiters' messages vaguer and its own
+//!   crash wait for `stale` instead of being stolen at once.
 //! - A host renamed since a crash looks like another host: its leftovers are kept.
 //! - The caller must finish or undo interrupted transactions first (their staged contents carry
 //!   temporary names of dead processes), or name them in [`sweep_sparing`].
