@@ -2,7 +2,7 @@
 //! `stories/S-0035.md`, created from a template, complete or not at all.
 //!
 //! **Guarantees.** Under the directory's lock, the next number is one more than the highest in
-//! the directory; the entry is built aside under a temporary name (`.NAME.stet-PID-RAND.tmp`),
+//! the directory; the entry is built aside under a temporary name (`.NAME.stet-HOST-PID-RAND.tmp`),
 //! every file fsynced, then published with one rename that never replaces an existing entry, and
 //! the directory fsynced. Readers see no entry or the whole entry. Concurrent creators never get
 //! the same number. A crash while building leaves only the temporary entry, which the name marks

@@ -34,6 +34,7 @@ pub mod lock;
 pub mod log;
 pub mod project;
 pub mod root;
+pub mod sweep;
 mod sys;
 mod target;
 pub mod tx;

@@ -16,5 +16,6 @@ mod lock_props;
 mod log;
 mod project;
 mod support;
+mod sweep;
 mod tx;
 mod update;

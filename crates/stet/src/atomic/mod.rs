@@ -22,8 +22,8 @@
 //! # Non-guarantees
 //!
 //! - A process killed with `SIGKILL`, or a power loss, between creating the temporary file and the
-//!   rename leaves that file behind. Its name, `.NAME.stet-PID-RANDOM.tmp`, tells a later sweep which
-//!   process made it ([`temp_file_creator`]).
+//!   rename leaves that file behind. Its name, `.NAME.stet-HOST-PID-RANDOM.tmp`, tells a later sweep
+//!   which host and process made it ([`temp_file_origin`]).
 //! - After a successful commit of a replacement, the old content is unlinked without an fsync: after
 //!   a power loss it may reappear under a temporary name, never under the target's.
 //! - With [`Links::Break`], hard links to the target keep pointing at the old content:
@@ -301,22 +301,79 @@ pub fn write(path: impl AsRef<Path>, bytes: impl AsRef<[u8]>) -> Result<Written,
 
 /// If `file_name` is a stet temporary file, the id of the process that created it.
 pub fn temp_file_creator(file_name: &str) -> Option<u32> {
-    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
-    let (_, tail) = rest.rsplit_once(".stet-")?;
-    let (pid, random) = tail.split_once('-')?;
-    (random.len() == 8 && random.bytes().all(|b| b.is_ascii_hexdigit())).then_some(())?;
-    pid.parse().ok()
+    temp_file_origin(file_name).map(|origin| origin.pid)
 }
 
-/// Whether `file_name` is a stet temporary file whose creator no longer runs on this host: a
-/// leftover of a crash, safe to remove.
+/// Who made a stet temporary file, as its name tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TempOrigin {
+    /// The id of the process that made it.
+    pub pid: u32,
+    /// The [`host_tag`] of the host it was made on; `None` in names from before stet wrote the
+    /// tag, which are taken as this host's (such names were only ever made by local runs).
+    pub host: Option<u32>,
+}
+
+impl TempOrigin {
+    /// Whether the file was made on this host, where its process id means something.
+    pub fn made_here(&self) -> bool {
+        self.host.is_none_or(|tag| tag == host_tag())
+    }
+}
+
+/// If `file_name` is a stet temporary file, `.NAME.stet-HOST-PID-RANDOM.tmp` (or, from before the
+/// host tag, `.NAME.stet-PID-RANDOM.tmp`), who made it. `HOST` and `RANDOM` are 8 hex digits.
+pub fn temp_file_origin(file_name: &str) -> Option<TempOrigin> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, tail) = rest.rsplit_once(".stet-")?;
+    let parts: Vec<&str> = tail.split('-').collect();
+    let (host, pid, random) = match parts[..] {
+        [pid, random] => (None, pid, random),
+        [host, pid, random] if is_hex8(host) => (u32::from_str_radix(host, 16).ok(), pid, random),
+        _ => return None,
+    };
+    let decimal = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (decimal && is_hex8(random)).then_some(())?;
+    Some(TempOrigin { pid: pid.parse().ok()?, host })
+}
+
+fn is_hex8(text: &str) -> bool {
+    text.len() == 8 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// This host's tag in temporary names (and transaction ids): the low 32 bits of the XXH3-64 hash
+/// of its host name. XXH3 is a fixed specification, so one stet version reads another's tags.
+pub fn host_tag() -> u32 {
+    static TAG: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    #[expect(clippy::cast_possible_truncation, reason = "the tag is the hash's low 32 bits")]
+    *TAG.get_or_init(|| xxhash_rust::xxh3::xxh3_64(crate::sys::hostname().as_bytes()) as u32)
+}
+
+/// Whether `file_name` is a stet temporary file made on this host by a process that no longer
+/// runs: a leftover of a crash, safe to remove.
 pub fn is_orphaned_temp_file(file_name: &str) -> bool {
-    temp_file_creator(file_name).is_some_and(|pid| !crate::sys::process_alive(pid))
+    temp_file_origin(file_name)
+        .is_some_and(|origin| origin.made_here() && !crate::sys::process_alive(origin.pid))
 }
 
 #[cfg(test)]
 mod tests {
     use super::temp_file_creator;
+
+    #[test]
+    fn temp_file_names_tell_the_host_that_made_them() {
+        let name = super::temp_name("story.md").into_string().unwrap();
+        let origin = super::temp_file_origin(&name).expect("a fresh temporary name is recognised");
+        assert_eq!(origin.pid, std::process::id());
+        assert!(origin.made_here(), "{name} was made on this host");
+        let elsewhere = format!(".story.md.stet-{:08x}-4242-0a1b2c3d.tmp", super::host_tag() ^ 1);
+        let origin = super::temp_file_origin(&elsewhere).expect("another host's name is recognised");
+        assert_eq!(origin.pid, 4242);
+        assert!(!origin.made_here(), "{elsewhere} names another host");
+        assert!(!super::is_orphaned_temp_file(&elsewhere), "another host's file is never an orphan here");
+        let old = super::temp_file_origin(".story.md.stet-4242-0a1b2c3d.tmp").expect("the old format");
+        assert!(old.made_here(), "names from before the host tag are taken as this host's");
+    }
 
     #[test]
     fn temp_file_names_tell_their_creator_and_nothing_else_matches() {

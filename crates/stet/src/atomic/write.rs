@@ -207,7 +207,7 @@ impl Drop for Staged {
     }
 }
 
-/// Creates `.NAME.stet-PID-RANDOM.tmp` exclusively in `dir`, recorded for interrupt cleanup
+/// Creates `.NAME.stet-HOST-PID-RANDOM.tmp` exclusively in `dir`, recorded for interrupt cleanup
 /// before it exists.
 fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<(PathBuf, File, Tracked)> {
     let name = target.file_name().expect("a resolved path names a file").to_string_lossy();
@@ -226,10 +226,12 @@ fn create_temp(fs: &dyn Fs, dir: &Path, target: &Path, mode: u32) -> io::Result<
     Err(last_error.expect("the loop ran at least once"))
 }
 
-/// A fresh `.NAME.stet-PID-RANDOM.tmp` for `name`, shortened to fit the file-name limit: the
-/// name a later sweep recognises, and which tells the process that made it.
+/// A fresh `.NAME.stet-HOST-PID-RANDOM.tmp` for `name`, shortened to fit the file-name limit:
+/// the name a later sweep recognises, and which tells the host ([`super::host_tag`]) and the
+/// process that made it.
 pub(crate) fn temp_name(name: &str) -> OsString {
-    let suffix = format!(".stet-{}-{:08x}.tmp", std::process::id(), fastrand::u32(..));
+    let suffix =
+        format!(".stet-{:08x}-{}-{:08x}.tmp", super::host_tag(), std::process::id(), fastrand::u32(..));
     let room = MAX_NAME_BYTES - 1 - suffix.len();
     let mut stem = name.to_owned();
     while stem.len() > room {

@@ -376,3 +376,25 @@ pub(super) enum ReleaseError {
 pub(super) fn read_holder(fs: &dyn Fs, lock_dir: &Path) -> Option<Holder> {
     side::read_record(fs, &holder_path(lock_dir)).and_then(|bytes| Holder::parse(&bytes))
 }
+
+/// What the recovery sweep learns from a mkdir lock's holder record `record_path`
+/// (`FILE.lock.holder`): the holder, and the lock directory it was written for. `None` when no
+/// stet record is there.
+pub(crate) fn read_record_for_sweep(fs: &dyn Fs, record_path: &Path) -> Option<(Holder, Option<(u64, u64)>)> {
+    let record = serde_json::from_slice::<Record>(&side::read_record(fs, record_path)?).ok()?;
+    Some((record.holder, record.dir))
+}
+
+/// For the recovery sweep: removes the lock directory `lock_dir` (device and inode `judged`) and
+/// its record, by the same guarded steal an acquirer makes, if its record still names it and a
+/// process of this host that is gone. `Ok(false)` when it is not (any longer) abandoned, or when
+/// the steal lock is held or is not stet's: the lock is then left.
+pub(crate) fn remove_abandoned(fs: &Arc<dyn Fs>, lock_dir: &Path, judged: (u64, u64)) -> io::Result<bool> {
+    let holder = Holder::current(None);
+    let dead = |_: &std::fs::Metadata| Ok(holder_is_dead(&**fs, lock_dir, judged, &holder.host));
+    match steal(fs, lock_dir, judged, &holder, dead) {
+        Ok(removed) => Ok(removed),
+        Err(SideError::Io(err)) => Err(err),
+        Err(SideError::Foreign { .. } | SideError::OtherProtocol { .. }) => Ok(false),
+    }
+}

@@ -38,6 +38,7 @@ use guard::Held;
 pub use guard::Lock;
 pub use handle::{LockFile, LockFileGuard};
 pub use holder::Holder;
+pub(crate) use mkdir::{read_record_for_sweep, remove_abandoned};
 pub use registry::{HELD_LOCKS_ENV, HELD_LOCKS_PID_ENV};
 pub use side::Foreign;
 

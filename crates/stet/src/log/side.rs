@@ -80,8 +80,8 @@ pub(crate) fn remove_if_stets(fs: &dyn Fs, path: &Path, is_stets: impl Fn(&[u8])
     Ok(())
 }
 
-/// A fresh temporary name beside `path`, `.NAME.stet-PID-RANDOM.tmp` as
-/// [`crate::atomic::temp_file_creator`] recognises, so that `stet recover` can tell whether its
+/// A fresh temporary name beside `path`, `.NAME.stet-HOST-PID-RANDOM.tmp` as
+/// [`crate::atomic::temp_file_origin`] recognises, so that `stet recover` can tell whether its
 /// creator still runs. A leading dot of `NAME` is dropped; the name fits in 255 bytes.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
@@ -98,6 +98,7 @@ mod tests {
         let name = temp.file_name().unwrap().to_str().unwrap();
         assert!(name.starts_with(".events.ndjson.stet-index.stet-"), "{name}");
         assert_eq!(crate::atomic::temp_file_creator(name), Some(std::process::id()));
+        assert!(crate::atomic::temp_file_origin(name).is_some_and(|origin| origin.made_here()), "{name}");
         let long = "é".repeat(200);
         let temp = super::temp_path(&Path::new("/logs").join(&long));
         let name = temp.file_name().unwrap().to_str().unwrap();
