@@ -274,6 +274,16 @@ fn a_transaction_killed_at_any_moment_is_all_or_nothing_once_recovered() {
         let all_old = gens.iter().all(|text| text == "---\ngen: 0\n---\n") && log.is_empty();
         assert!(all_new || all_old, "round {round}: half applied: {gens:?} {log:?} {report}");
         assert!(!root.join(".stet/tx").exists(), "round {round}: {report}");
+        let mut left: Vec<String> = Vec::new();
+        for part in ["", "a", "b", "c"] {
+            for entry in std::fs::read_dir(root.join(part)).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if name.contains(".stet-") && !name.ends_with(".stet-index") || name.ends_with(".lock") {
+                    left.push(format!("{part}/{name}"));
+                }
+            }
+        }
+        assert_eq!(left, Vec::<String>::new(), "round {round}: the sweep leaves nothing of the killed process: {report}");
     }
     eprintln!(
         "40 kills over {span:?}: {finished} finished first, {rolled_forward} rolled forward, {rolled_back} rolled back, {untouched} with nothing to recover"

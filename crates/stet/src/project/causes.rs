@@ -13,6 +13,7 @@ use crate::entry::EntryError;
 use crate::lease::LeaseError;
 use crate::lock::{Holder, LockError};
 use crate::log::LogError;
+use crate::sweep::SweepError;
 use crate::tx::TxError;
 use crate::update::UpdateError;
 
@@ -168,6 +169,19 @@ impl From<EntryError> for Error {
             // A variant added to the module's error is an I/O failure until it is mapped here.
             #[allow(unreachable_patterns)]
             other => Error::new(Code::Io, other.to_string()),
+        }
+    }
+}
+
+impl From<SweepError> for Error {
+    fn from(err: SweepError) -> Self {
+        let message = err.to_string();
+        match err {
+            SweepError::NotADirectory { path } => Error::new(Code::Io, message).with_path(&path),
+            SweepError::Io { path, source, .. } => Error::new(Code::of_io(&source), message).with_path(&path),
+            // A variant added to the module's error is an I/O failure until it is mapped here.
+            #[allow(unreachable_patterns)]
+            _ => Error::new(Code::Io, message),
         }
     }
 }

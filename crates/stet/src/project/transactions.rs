@@ -33,9 +33,20 @@ impl Project {
         Ok(crate::tx::recover_interrupted(&self.tx_context())?)
     }
 
-    /// `stet recover`: finishes or undoes interrupted transactions, and reports running ones.
+    /// `stet recover`: finishes or undoes interrupted transactions (reporting running ones),
+    /// then sweeps the root for what dead processes of this host left: temporary files, staging
+    /// directories, lock files and directories nobody holds (see [`crate::sweep`]).
     pub fn recover(&self) -> Result<Recovered, Error> {
-        Ok(crate::tx::recover(&self.tx_context())?)
+        let mut recovered = crate::tx::recover(&self.tx_context())?;
+        let root = &self.inner.root;
+        // An entry a pending journal will publish is a dead process's, and must stay.
+        let spared =
+            |path: &Path| crate::tx::staged_by_journals(self.fs(), root).iter().any(|staged| staged == path);
+        let swept =
+            crate::sweep::sweep_sparing(&self.inner.fs, root, &self.inner.config.lock_suffix, &spared)?;
+        recovered.removed.extend(swept.removed);
+        recovered.kept.extend(swept.kept);
+        Ok(recovered)
     }
 
     /// Whether a transaction's journal is under the root (one `lstat`): readers then take the

@@ -105,7 +105,7 @@ pub(crate) fn new_id() -> String {
 
 /// Eight hex digits that tell this host from others sharing the root's file system.
 pub(crate) fn host_tag() -> String {
-    format!("{:08x}", xxhash_rust::xxh3::xxh3_64(crate::sys::hostname().as_bytes()) as u32)
+    format!("{:08x}", crate::atomic::host_tag())
 }
 
 /// The process and host tag an id names, if it is one of stet's.
@@ -155,7 +155,9 @@ pub(crate) fn commit(fs: &dyn Fs, root: &Path, journal: &Journal, sync: bool) ->
             Ok(true) => {}
             Ok(false) if retry => continue,
             Ok(false) => {
-                return Err(io_error(&temp, "lock the journal")(io::Error::other("another process holds it")));
+                return Err(io_error(&temp, "lock the journal")(io::Error::other(
+                    "another process holds it",
+                )));
             }
             Err(err) => return Err(io_error(&temp, "lock the journal")(err)),
         }

@@ -33,7 +33,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use plan::{Op, OpKind, Plan};
-pub use recover::{Interrupted, Kept, Outcome, Recovered, TxOutcome, recover, recover_interrupted};
+pub use recover::{
+    Interrupted, Kept, Outcome, Recovered, TxOutcome, recover, recover_interrupted, staged_by_journals,
+};
 pub use run::run;
 
 /// Eight hex digits naming this host in journal names, so that a root shared between hosts

@@ -45,14 +45,7 @@ pub enum Outcome {
     RolledBack,
 }
 
-/// Something recovery left alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Kept {
-    /// The file.
-    pub path: PathBuf,
-    /// Why.
-    pub why: String,
-}
+pub use crate::sweep::Kept;
 
 /// Finishes or undoes every transaction of a dead process under `ctx.root` (live ones are left
 /// to finish); cheap when there is none: one `lstat`.
@@ -316,6 +309,24 @@ fn remove_tree(fs: &dyn Fs, path: &Path) -> io::Result<()> {
         remove_tree(fs, &path.join(name))?;
     }
     fs.remove_dir(path)
+}
+
+/// The staged entries that journals still under `root` will publish: the sweep must spare them,
+/// though their makers are dead.
+pub fn staged_by_journals(fs: &dyn Fs, root: &Path) -> Vec<PathBuf> {
+    let dir = journal::dir_of(root);
+    let Ok(Some(names)) = list(fs, &dir) else { return Vec::new() };
+    let mut staged = Vec::new();
+    for name in names {
+        let Ok(Some(bytes)) = crate::fs::read_optional(fs, &dir.join(name)) else { continue };
+        if let Ok(journal) = journal::parse(&bytes) {
+            staged.extend(journal.steps.into_iter().filter_map(|step| match step {
+                Step::Publish { temp, .. } => Some(temp),
+                _ => None,
+            }));
+        }
+    }
+    staged
 }
 
 /// Whether nobody holds the flock of the file at `path` (probed, and released at once).
