@@ -94,9 +94,6 @@ fn recover_all(
             Err(Failure::Io(err)) => failed.push((name, err)),
         }
     }
-    // Left empty by a process killed between making it and its journal: the check of every
-    // command is one `lstat` again. Fails harmlessly while anything is there.
-    let _ = fs.remove_dir(&dir);
     Ok(failed)
 }
 
@@ -289,9 +286,6 @@ fn roll_back(
         }
         _ => {}
     }
-    if let Some(dir) = path.parent() {
-        let _ = fs.remove_dir(dir);
-    }
     recovered.transactions.push(TxOutcome { id: id.to_owned(), outcome: Outcome::RolledBack });
     Ok(())
 }
@@ -350,10 +344,14 @@ impl Interrupted {
         Arc::new(Interrupted { root: root.to_path_buf(), writer })
     }
 
-    /// Whether any journal is there at all (one `lstat`).
+    /// Whether any journal is there at all: one `lstat` in a root that never had a transaction,
+    /// else a listing of the (usually empty) journal directory.
     pub fn pending(&self) -> bool {
         let fs = &**self.writer.file_system();
-        !matches!(fs.symlink_metadata(&journal::dir_of(&self.root)), Err(err) if err.kind() == io::ErrorKind::NotFound)
+        match fs.list_dir(&journal::dir_of(&self.root)) {
+            Ok(names) => !names.is_empty(),
+            Err(err) => err.kind() != io::ErrorKind::NotFound,
+        }
     }
 }
 
