@@ -125,14 +125,19 @@ pub(super) fn check_content(
     if created || meta.len() == 0 {
         return Ok(());
     }
-    if meta.len() <= MAX_RECORD_BYTES {
-        let mut head = [0u8; RECORD_PREFIX.len()];
-        let read = fs.read_at(file, &mut head, 0)?;
-        if head[..read] == *RECORD_PREFIX {
-            return Ok(());
-        }
+    if meta.len() <= MAX_RECORD_BYTES && is_record(fs, file)? {
+        return Ok(());
     }
     Err(SideError::Foreign { side: path.to_path_buf(), what: Foreign::Content })
+}
+
+/// Whether the file (at most a record's size) holds a stet holder record, or what a power loss
+/// leaves of one written without fsync: its size on disk, its bytes all NUL.
+fn is_record(fs: &dyn Fs, file: &File) -> io::Result<bool> {
+    let mut bytes = vec![0u8; MAX_RECORD_BYTES as usize];
+    let read = fs.read_at(file, &mut bytes, 0)?;
+    let bytes = &bytes[..read];
+    Ok(bytes.starts_with(RECORD_PREFIX) || (!bytes.is_empty() && bytes.iter().all(|&byte| byte == 0)))
 }
 
 /// Whether the regular file at `path` is a lock file or holder record that stet's flock protocol
@@ -146,9 +151,7 @@ pub(super) fn looks_like_flock_lock(fs: &dyn Fs, path: &Path) -> io::Result<bool
         return Ok(true);
     }
     let Some(file) = not_found_as_none(fs.open_read(path))? else { return Ok(false) };
-    let mut head = [0u8; RECORD_PREFIX.len()];
-    let read = fs.read_at(&file, &mut head, 0)?;
-    Ok(head[..read] == *RECORD_PREFIX)
+    is_record(fs, &file)
 }
 
 /// The bytes of the holder record at `path`, if a regular file of record size is there (never

@@ -124,11 +124,12 @@ pub fn append(
     refuse_special(fs, path)?;
     let lock = locker.lock(path)?;
     let target = lock.path().to_path_buf();
+    let created = is_missing(fs, &target);
     let file = open_log(fs, &target, Access::Append)?;
     let (appended, wrote) =
         append_locked(fs, &target, &file, events, rule, durability, &mut None, &|| lock.check())?;
     let _ = lock.release();
-    flush(fs, &target, &file, durability, wrote)?;
+    flush(fs, &target, &file, durability, wrote, created)?;
     Ok(appended)
 }
 
@@ -183,10 +184,12 @@ impl Appender {
         refuse_special(&*self.fs, &self.path)?;
         let guard = self.lock_file.lock()?;
         let fs = &*self.fs;
+        let mut created = false;
         let current = match self.file.take() {
             Some(file) if names(fs, &self.path, &file) => file,
             _ => {
                 self.left = None;
+                created = is_missing(fs, &self.path);
                 open_log(fs, &self.path, Access::Append)?
             }
         };
@@ -202,7 +205,7 @@ impl Appender {
             &|| guard.check(),
         )?;
         drop(guard);
-        flush(fs, &self.path, file, self.durability, wrote)?;
+        flush(fs, &self.path, file, self.durability, wrote, created)?;
         Ok(appended)
     }
 }
@@ -499,17 +502,31 @@ impl<'a> Dedup<'a> {
     }
 }
 
+/// Whether nothing is at `path` (the append is about to create the log).
+fn is_missing(fs: &dyn crate::fs::Fs, path: &Path) -> bool {
+    matches!(fs.symlink_metadata(path), Err(err) if err.kind() == io::ErrorKind::NotFound)
+}
+
 /// The flush, after the lock is released, so that the flushes of concurrent appenders overlap and
-/// the kernel commits them together; an event is acknowledged only after its own flush.
+/// the kernel commits them together; an event is acknowledged only after its own flush. A log
+/// this append created has its name made durable too: without it, a power loss could take the
+/// new log, with every event acknowledged in it.
 fn flush(
     fs: &dyn crate::fs::Fs,
     target: &Path,
     file: &File,
     durability: Durability,
     wrote: bool,
+    created: bool,
 ) -> Result<(), LogError> {
     if durability == Durability::Sync && wrote {
         fs.sync_data(file).map_err(io_error(target, "fdatasync"))?;
+    }
+    if durability == Durability::Sync
+        && created
+        && let Some(dir) = target.parent()
+    {
+        fs.sync_dir(dir).map_err(io_error(dir, "fsync"))?;
     }
     Ok(())
 }

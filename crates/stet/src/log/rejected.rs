@@ -53,7 +53,7 @@ pub(crate) fn keep(
     durability: Durability,
 ) -> Result<PathBuf, LogError> {
     let path = rejected_path(log);
-    let file = open(fs, &path)?;
+    let file = open(fs, &path, durability)?;
     let at = fs.file_metadata(&file).map_err(io_error(&path, "stat"))?.len();
     let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
     let log_name = serde_json::to_string(&log.to_string_lossy()).expect("strings serialize");
@@ -86,14 +86,25 @@ pub(crate) fn keep(
 
 /// Opens `LOG.rejected` if it is stet's or empty, or creates it (never through a symlink: an
 /// exclusive create does not follow one).
-fn open(fs: &dyn Fs, path: &Path) -> Result<std::fs::File, LogError> {
+fn open(fs: &dyn Fs, path: &Path, durability: Durability) -> Result<std::fs::File, LogError> {
     // Twice at most: a file that appears between the look and the create is looked at again.
     for _ in 0..2 {
-        match side::open(fs, path, |start| start.starts_with(START)).map_err(io_error(path, "open"))? {
+        // NUL bytes at the start are what a power loss leaves of stet's first write to it (the
+        // size reached the disk, the data did not).
+        let stets = |start: &[u8]| start.starts_with(START) || start.first() == Some(&0);
+        match side::open(fs, path, stets).map_err(io_error(path, "open"))? {
             Side::Usable(file) => return Ok(file),
             Side::Foreign(found) => return Err(LogError::NotStets { path: path.to_owned(), found }),
             Side::Missing => match fs.create_new(path, 0o666) {
-                Ok(file) => return Ok(file),
+                Ok(file) => {
+                    // The new name must last as long as the bytes the log gives up to it.
+                    if durability == Durability::Sync
+                        && let Some(dir) = path.parent()
+                    {
+                        fs.sync_dir(dir).map_err(io_error(dir, "fsync"))?;
+                    }
+                    return Ok(file);
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(err) => return Err(io_error(path, "create")(err)),
             },
