@@ -342,3 +342,56 @@ fn a_write_through_the_front_door_is_unaffected_by_an_empty_journal_directory() 
 fn no_journal(root: &Path) -> bool {
     std::fs::read_dir(root.join(".stet/tx")).map_or(true, |mut names| names.next().is_none())
 }
+
+/// Several ops on one file, and a lone delete, are one rename or unlink each: no journal is
+/// written, and a crash at any step leaves the file old or new.
+#[test]
+fn a_plan_that_changes_one_file_needs_no_journal_and_is_old_or_new_after_any_crash() {
+    let plan = |root: &Path| {
+        let doc = root.join("specs/001-a.md").display().to_string();
+        Plan::from_value(&json!({"ops": [
+            {"op": "set", "path": doc, "values": {"status": "done"}},
+            {"op": "push", "path": doc, "values": {"links": "002"}},
+            {"op": "unset", "path": doc, "keys": ["owner"]},
+        ]}))
+        .unwrap()
+    };
+    let old = b"---\nstatus: draft # keep me\nowner: ann\n---\n# A\n".to_vec();
+    let new = b"---\nstatus: done # keep me\nlinks:\n  - \"002\"\n---\n# A\n".to_vec();
+    for step in 0.. {
+        let dir = scratch();
+        let root = dir.path();
+        seed(root);
+        let faulty = Arc::new(Faulty::new(fs::real(), Fault::CrashAt { step }));
+        let project = Options::new().fs(faulty.clone() as Arc<dyn Fs>).open(root).unwrap();
+        let ok = project.tx(&plan(root)).is_ok();
+        drop(project);
+        let journaled = faulty.log().iter().any(|(op, path)| {
+            let writes =
+                matches!(op, fs::Op::CreateNew | fs::Op::Rename | fs::Op::RemoveFile | fs::Op::SyncDir);
+            writes && path.as_ref().is_some_and(|path| path.starts_with(root.join(".stet/tx")))
+        });
+        assert!(!journaled, "step {step}: a one-file plan wrote a journal: {:?}", faulty.log());
+        Project::open(root).unwrap().recover().unwrap();
+        let now = std::fs::read(root.join("specs/001-a.md")).unwrap();
+        assert!(now == old || now == new, "step {step}: {}", String::from_utf8_lossy(&now));
+        if ok {
+            assert_eq!(now, new, "step {step}: reported committed");
+        }
+        if !faulty.fired() {
+            assert!(ok);
+            break;
+        }
+    }
+
+    let dir = scratch();
+    seed(dir.path());
+    let faulty = Arc::new(Faulty::new(fs::real(), Fault::None));
+    let project = Options::new().fs(faulty.clone() as Arc<dyn Fs>).open(dir.path()).unwrap();
+    let old = dir.path().join("docs/old.txt").display().to_string();
+    project.tx(&Plan::from_value(&json!({"ops": [{"op": "delete", "path": old}]})).unwrap()).unwrap();
+    assert!(!dir.path().join("docs/old.txt").exists());
+    assert!(no_journal(dir.path()));
+    let syncs = faulty.log().iter().filter(|(op, _)| *op == fs::Op::SyncDir).count();
+    assert_eq!(syncs, 1, "the deletion is made durable: {:?}", faulty.log());
+}

@@ -16,12 +16,12 @@ use crate::version::Version;
 /// file's staged copy. Then makes every change durable.
 pub(crate) fn apply(
     fs: &dyn Fs,
-    journal: &Journal,
+    steps: &[Step],
     temps: &HashMap<PathBuf, PathBuf>,
     sync: bool,
 ) -> Result<(), IoError> {
     let mut durable = Durable::default();
-    for step in &journal.steps {
+    for step in steps {
         match step {
             Step::Replace { path, .. } => {
                 let temp = &temps[path];

@@ -61,6 +61,11 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Committed, TxError> {
         drop(locks);
         return Ok(Committed { committed: true, ops: plan.ops.len(), results: finish(results, &logs) });
     }
+    if let [step @ (Step::Replace { .. } | Step::Delete { .. })] = steps.as_slice() {
+        apply_alone(ctx, step, &replaced)?;
+        drop(locks);
+        return Ok(Committed { committed: true, ops: plan.ops.len(), results: finish(results, &logs) });
+    }
 
     let journal = Journal {
         format: journal::FORMAT.to_owned(),
@@ -95,13 +100,32 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Committed, TxError> {
     }
     let temps: HashMap<PathBuf, PathBuf> =
         staged.into_iter().map(|staged| (staged.target().to_path_buf(), staged.keep())).collect();
-    apply::apply(fs, &journal, &temps, sync)
+    apply::apply(fs, &journal.steps, &temps, sync)
         .map_err(|source| TxError::Unfinished { journal: committed.path.clone(), source })?;
     journal::remove(fs, &ctx.root, &committed.path, sync)
         .map_err(|source| TxError::Unfinished { journal: committed.path.clone(), source })?;
     drop(committed);
     drop(locks);
     Ok(Committed { committed: true, ops: plan.ops.len(), results: finish(results, &logs) })
+}
+
+/// A plan whose whole effect is one file replaced or deleted needs no journal: one rename (or
+/// unlink) is all or nothing by itself, as a single-file command's is.
+fn apply_alone(ctx: &Context, step: &Step, replaced: &[ToStage<'_>]) -> Result<(), TxError> {
+    let _held_off = crate::interrupt::hold_off();
+    match (step, replaced) {
+        (Step::Replace { .. }, [(target, bytes, op)]) => {
+            let staged =
+                ctx.writer.stage(target, bytes).map_err(|source| TxError::Write { op: *op, source })?;
+            staged.commit().map_err(|source| TxError::Write { op: *op, source })?;
+            Ok(())
+        }
+        _ => {
+            let sync = ctx.writer.durability_policy() == Durability::Sync;
+            apply::apply(&**ctx.locker.file_system(), std::slice::from_ref(step), &HashMap::new(), sync)
+                .map_err(TxError::Io)
+        }
+    }
 }
 
 /// A file to stage: its target, its content, and the op named if staging fails.
