@@ -113,19 +113,14 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Committed, TxError> {
 /// unlink) is all or nothing by itself, as a single-file command's is.
 fn apply_alone(ctx: &Context, step: &Step, replaced: &[ToStage<'_>]) -> Result<(), TxError> {
     let _held_off = crate::interrupt::hold_off();
-    match (step, replaced) {
-        (Step::Replace { .. }, [(target, bytes, op)]) => {
-            let staged =
-                ctx.writer.stage(target, bytes).map_err(|source| TxError::Write { op: *op, source })?;
-            staged.commit().map_err(|source| TxError::Write { op: *op, source })?;
-            Ok(())
-        }
-        _ => {
-            let sync = ctx.writer.durability_policy() == Durability::Sync;
-            apply::apply(&**ctx.locker.file_system(), std::slice::from_ref(step), &HashMap::new(), sync)
-                .map_err(TxError::Io)
-        }
+    if let (Step::Replace { .. }, [(target, bytes, op)]) = (step, replaced) {
+        let staged = ctx.writer.stage(target, bytes).map_err(|source| TxError::Write { op: *op, source })?;
+        staged.commit().map_err(|source| TxError::Write { op: *op, source })?;
+        return Ok(());
     }
+    let sync = ctx.writer.durability_policy() == Durability::Sync;
+    apply::apply(&**ctx.locker.file_system(), std::slice::from_ref(step), &HashMap::new(), sync)
+        .map_err(TxError::Io)
 }
 
 /// A file to stage: its target, its content, and the op named if staging fails.
