@@ -4,7 +4,7 @@
 //! locked, durable read-increment-write of the counter. Reports ops/s, ratios to the floor, lost
 //! updates and fairness.
 //!
-//! Usage: `stet-bench [--quick] [--runs N] [--only counter|doc|log|lease|batch]` (the table goes to stdout).
+//! Usage: `stet-bench [--quick] [--runs N] [--only counter|doc|log|lease|batch|tx]` (the table goes to stdout).
 //! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib|batch-lib|batch-pipe FILE N`,
 //! `once FILE [HELPER...]`, `incr`, `doc-once FILE VALUE`.
 
@@ -19,6 +19,7 @@ mod harness;
 mod lease_suite;
 mod log_suite;
 mod report;
+mod tx_suite;
 
 use std::path::Path;
 use std::process::ExitCode;
