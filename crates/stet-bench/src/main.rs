@@ -5,7 +5,7 @@
 //! updates and fairness.
 //!
 //! Usage: `stet-bench [--quick] [--runs N] [--only counter|doc|log|lease|batch|tx]` (the table goes to stdout).
-//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib|batch-lib|batch-pipe FILE N`,
+//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib|batch-lib|batch-pipe|tx|tx-atomic FILE N`,
 //! `once FILE [HELPER...]`, `incr`, `doc-once FILE VALUE`.
 
 // Statistics over operation counts: f64 precision is ample.
@@ -33,6 +33,9 @@ fn main() -> ExitCode {
         }
         ["worker", kind, file, ops] if kind.starts_with("batch-") => {
             batch_suite::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
+        }
+        ["worker", kind, file, ops] if kind.starts_with("tx") => {
+            tx_suite::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
         }
         ["worker", kind, file, ops] if kind.starts_with("doc-") => {
             doc::worker(kind, Path::new(file), ops.parse().expect("N is a number"))

@@ -269,3 +269,31 @@ fn recovery_check(dir: &Path, count: usize) -> io::Result<String> {
     out.push('\n');
     Ok(out)
 }
+
+/// `worker tx|tx-atomic FILE N`, for profiling one case alone (`strace -c -f`, `perf record`): N
+/// one-file durable transactions on FILE (its directory is the root), or N durable atomic writes.
+pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
+    let root = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(root.join(".stet"))?;
+    let project = Project::open(root).map_err(io::Error::other)?;
+    let writer = Writer::new();
+    let started = Instant::now();
+    for round in 0..ops {
+        let bytes = content(round, 0);
+        match kind {
+            "tx" => {
+                let plan = Plan {
+                    ops: vec![Op {
+                        kind: OpKind::Write { path: path.to_path_buf(), content: bytes },
+                        if_version: None,
+                    }],
+                };
+                project.tx(&plan).map_err(io::Error::other)?;
+            }
+            "tx-atomic" => drop(writer.write(path, &bytes).map_err(io::Error::other)?),
+            other => return Err(io::Error::other(format!("unknown worker kind {other}"))),
+        }
+    }
+    crate::floor::print_stats(ops, started.elapsed(), &[]);
+    Ok(())
+}
