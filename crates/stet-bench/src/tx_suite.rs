@@ -199,11 +199,11 @@ fn render(measured: &[Measured], rounds: usize, runs: usize) -> String {
             10 => format!("< 1.00: {}", if ratio < 1.0 { "met" } else { "missed" }),
             _ => "-".to_owned(),
         };
-        let where_ =
+        let spread =
             if row.dirs == 1 { "one directory".to_owned() } else { format!("{} directories", row.dirs) };
         let _ = writeln!(
             out,
-            "| {}, {where_} | {floor:.0} | {atomic:.0} | {locked:.0} | {tx:.0} | {ratio:.2} | {:.2} | {:.2} | {:.0} | {target} |",
+            "| {}, {spread} | {floor:.0} | {atomic:.0} | {locked:.0} | {tx:.0} | {ratio:.2} | {:.2} | {:.2} | {:.0} | {target} |",
             row.files,
             row.ratio(LOCKED),
             row.ratio(FLOOR),
