@@ -97,6 +97,16 @@ impl Measured {
     }
 }
 
+/// A plan of one `write` op per (file, content).
+fn write_plan(writes: impl IntoIterator<Item = (PathBuf, Vec<u8>)>) -> Plan {
+    Plan {
+        ops: writes
+            .into_iter()
+            .map(|(path, content)| Op { kind: OpKind::Write { path, content }, if_version: None })
+            .collect(),
+    }
+}
+
 /// `rounds` interleaved rounds of each contestant writing `files` files over `dirs` directories.
 fn measure(root: &Path, files: usize, dirs: usize, rounds: usize) -> io::Result<Vec<[f64; 4]>> {
     std::fs::create_dir_all(root.join(".stet"))?;
@@ -133,16 +143,12 @@ fn measure(root: &Path, files: usize, dirs: usize, rounds: usize) -> io::Result<
         timings[LOCKED] = micros(started);
         // The plan is built outside the timing, as a caller would have it ready; its content
         // differs from what the locked writes left, so every file is replaced.
-        let plan = Plan {
-            ops: paths
+        let plan = write_plan(
+            paths
                 .iter()
                 .zip(&contents)
-                .map(|(path, bytes)| Op {
-                    kind: OpKind::Write { path: path.clone(), content: [bytes.as_slice(), b"tx\n"].concat() },
-                    if_version: None,
-                })
-                .collect(),
-        };
+                .map(|(path, bytes)| (path.clone(), [bytes.as_slice(), b"tx\n"].concat())),
+        );
         let started = Instant::now();
         project.tx(&plan).map_err(io::Error::other)?;
         timings[TX] = micros(started);
@@ -239,13 +245,7 @@ fn recovery_check(dir: &Path, count: usize) -> io::Result<String> {
         std::fs::write(&target, "0\n")?;
         let project = Project::open(&root).map_err(io::Error::other)?;
         if ran_one {
-            let plan = Plan {
-                ops: vec![Op {
-                    kind: OpKind::Write { path: target.clone(), content: b"1\n".to_vec() },
-                    if_version: None,
-                }],
-            };
-            project.tx(&plan).map_err(io::Error::other)?;
+            project.tx(&write_plan([(target.clone(), b"1\n".to_vec())])).map_err(io::Error::other)?;
         }
         let state = if ran_one {
             "after a transaction (`.stet/tx` empty)"
@@ -289,13 +289,7 @@ pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
         let bytes = content(round, 0);
         match kind {
             "tx" => {
-                let plan = Plan {
-                    ops: vec![Op {
-                        kind: OpKind::Write { path: path.to_path_buf(), content: bytes },
-                        if_version: None,
-                    }],
-                };
-                project.tx(&plan).map_err(io::Error::other)?;
+                project.tx(&write_plan([(path.to_path_buf(), bytes)])).map_err(io::Error::other)?;
             }
             "tx-atomic" => drop(writer.write(path, &bytes).map_err(io::Error::other)?),
             other => return Err(io::Error::other(format!("unknown worker kind {other}"))),
