@@ -212,6 +212,9 @@ pub fn run(options: &[&str]) -> io::Result<()> {
     if only.is_none_or(|only| only == "batch") {
         out.push_str(&crate::batch_suite::run(&tools, &dir, runs, scale)?);
     }
+    if only.is_none_or(|only| only == "tx") {
+        out.push_str(&crate::tx_suite::run(&dir, runs, quick)?);
+    }
     std::fs::remove_dir_all(&dir)?;
     print!("{out}");
     Ok(())

@@ -4,8 +4,8 @@
 //! locked, durable read-increment-write of the counter. Reports ops/s, ratios to the floor, lost
 //! updates and fairness.
 //!
-//! Usage: `stet-bench [--quick] [--runs N] [--only counter|doc|log|lease|batch]` (the table goes to stdout).
-//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib|batch-lib|batch-pipe FILE N`,
+//! Usage: `stet-bench [--quick] [--runs N] [--only counter|doc|log|lease|batch|tx]` (the table goes to stdout).
+//! Internal subcommands: `worker floor|lib|lib-kept|doc-floor|doc-lib|doc-lib-kept|log-floor|log-lib|batch-lib|batch-pipe|tx|tx-atomic FILE N`,
 //! `once FILE [HELPER...]`, `incr`, `doc-once FILE VALUE`.
 
 // Statistics over operation counts: f64 precision is ample.
@@ -19,6 +19,7 @@ mod harness;
 mod lease_suite;
 mod log_suite;
 mod report;
+mod tx_suite;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
         }
         ["worker", kind, file, ops] if kind.starts_with("batch-") => {
             batch_suite::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
+        }
+        ["worker", kind, file, ops] if kind.starts_with("tx") => {
+            tx_suite::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
         }
         ["worker", kind, file, ops] if kind.starts_with("doc-") => {
             doc::worker(kind, Path::new(file), ops.parse().expect("N is a number"))
