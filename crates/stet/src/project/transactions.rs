@@ -49,7 +49,7 @@ impl Project {
         Ok(recovered)
     }
 
-    /// Whether a transaction's journal is under the root (one `lstat`): readers then take the
+    /// Whether a transaction's journal is under the root (a listing of `.stet/tx`): readers then take the
     /// file's lock, so that they wait for a running transaction and never see it half applied.
     pub(super) fn transaction_pending(&self) -> bool {
         self.inner.interrupted.pending()

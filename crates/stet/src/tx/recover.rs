@@ -48,7 +48,7 @@ pub enum Outcome {
 pub use crate::sweep::Kept;
 
 /// Finishes or undoes every transaction of a dead process under `ctx.root` (live ones are left
-/// to finish); cheap when there is none: one `lstat`.
+/// to finish); cheap when there is none: a failed `open` of `.stet/tx`, or its empty listing.
 pub fn recover_interrupted(ctx: &Context) -> Result<Recovered, TxError> {
     let mut recovered = Recovered::default();
     if let Some((name, error)) = recover_all(ctx, &mut recovered, false)?.into_iter().next() {
@@ -344,7 +344,7 @@ impl Interrupted {
         Arc::new(Interrupted { root: root.to_path_buf(), writer })
     }
 
-    /// Whether any journal is there at all: one `lstat` in a root that never had a transaction,
+    /// Whether any journal is there at all: one failed `open` in a root that never had a transaction,
     /// else a listing of the (usually empty) journal directory.
     pub fn pending(&self) -> bool {
         let fs = &**self.writer.file_system();
