@@ -113,8 +113,8 @@ type Notify = Arc<dyn Fn(&WaitNotice) + Send + Sync>;
 /// Work another process left half done on locked files, which must be finished before a lock on
 /// one of them is used: interrupted transactions ([`crate::tx`]). A [`Locker`] given one asks it
 /// after every lock it takes (a failed `open`, or the listing of an empty directory, when nothing
-/// is pending), and when the files it locked
-/// are covered, releases them, lets it finish the work, and locks again.
+/// is pending), and when the files it locked are covered, releases them, lets it finish the
+/// work, and locks again.
 pub trait Settle: Send + Sync + fmt::Debug {
     /// Whether interrupted work covers any of `targets` (resolved, locked by the caller); with
     /// `any`, whether there is interrupted work at all (the first check of a command, so that
