@@ -245,7 +245,10 @@ fn recovery_check(dir: &Path, count: usize) -> io::Result<String> {
         std::fs::write(&target, "0\n")?;
         let project = Project::open(&root).map_err(io::Error::other)?;
         if ran_one {
-            project.tx(&write_plan([(target.clone(), b"1\n".to_vec())])).map_err(io::Error::other)?;
+            // Two files: a one-file plan needs no journal, and would not make `.stet/tx`.
+            let files = [(target.clone(), b"1\n".to_vec()), (root.join("g.txt"), b"1\n".to_vec())];
+            project.tx(&write_plan(files)).map_err(io::Error::other)?;
+            assert!(root.join(".stet/tx").is_dir(), "the transaction made the journal directory");
         }
         let state = if ran_one {
             "after a transaction (`.stet/tx` empty)"
@@ -278,7 +281,8 @@ fn recovery_check(dir: &Path, count: usize) -> io::Result<String> {
 }
 
 /// `worker tx|tx-atomic FILE N`, for profiling one case alone (`strace -c -f`, `perf record`): N
-/// one-file durable transactions on FILE (its directory is the root), or N durable atomic writes.
+/// one-file durable transactions on FILE (its directory is the root; journal-free since a
+/// one-file plan needs none), or N durable atomic writes.
 pub fn worker(kind: &str, path: &Path, ops: usize) -> io::Result<()> {
     let root = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(root.join(".stet"))?;
