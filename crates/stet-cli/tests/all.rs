@@ -22,5 +22,6 @@ mod safety_write;
 mod side_files;
 mod support;
 mod tx;
+mod tx_load;
 mod update;
 mod write;
