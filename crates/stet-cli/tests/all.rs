@@ -23,5 +23,6 @@ mod side_files;
 mod support;
 mod tx;
 mod tx_load;
+mod tx_power;
 mod update;
 mod write;
