@@ -22,5 +22,7 @@ mod safety_write;
 mod side_files;
 mod support;
 mod tx;
+mod tx_load;
+mod tx_power;
 mod update;
 mod write;

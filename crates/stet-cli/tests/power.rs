@@ -3,74 +3,10 @@
 //! mounted again. What stet reported as written must be there; what `--no-sync` wrote is expected
 //! to be lost, which shows the harness really drops unflushed state (so a missing fsync fails).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::support::{require_root, run_with_input, scratch, stderr, stet};
-
-fn sh(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program).args(args).output().unwrap_or_else(|err| panic!("{program}: {err}"));
-    assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// An XFS file system on a loop device, mounted at `mount`; detached when dropped.
-struct Disk {
-    device: String,
-    mount: PathBuf,
-    _image_dir: tempfile::TempDir,
-}
-
-impl Disk {
-    fn new() -> Disk {
-        for tool in ["mkfs.xfs", "xfs_io", "losetup"] {
-            assert!(
-                Command::new("sh").args(["-c", &format!("command -v {tool}")]).status().unwrap().success(),
-                "{tool} is missing: install xfsprogs (.ci/run does)"
-            );
-        }
-        let image_dir = scratch();
-        let image = image_dir.path().join("disk.img");
-        std::fs::File::create(&image).unwrap().set_len(320 * 1024 * 1024).unwrap();
-        let device = sh("losetup", &["--find", "--show", image.to_str().unwrap()]);
-        sh("mkfs.xfs", &["-q", &device]);
-        let mount = image_dir.path().join("mnt");
-        std::fs::create_dir(&mount).unwrap();
-        let disk = Disk { device, mount, _image_dir: image_dir };
-        disk.mount();
-        disk
-    }
-
-    fn mount(&self) {
-        sh("mount", &[&self.device, self.mount.to_str().unwrap()]);
-    }
-
-    /// Power loss: nothing unflushed reaches the disk; then mount again (log recovery runs).
-    fn crash_and_remount(&self) {
-        self.cut_power();
-        self.remount();
-    }
-
-    /// Cuts the file system off: from now on every write and flush fails, and what was not
-    /// flushed is gone.
-    fn cut_power(&self) {
-        sh("xfs_io", &["-x", "-c", "shutdown", self.mount.to_str().unwrap()]);
-    }
-
-    /// After [`Disk::cut_power`], once nothing has files open there: mount again.
-    fn remount(&self) {
-        sh("umount", &[self.mount.to_str().unwrap()]);
-        self.mount();
-    }
-}
-
-impl Drop for Disk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mount).status();
-        let _ = Command::new("losetup").args(["-d", &self.device]).status();
-    }
-}
+use crate::support::{Disk, require_root, run_with_input, sh, stderr, stet};
 
 fn write(dir: &Path, args: &[&str], content: &[u8]) {
     let output = run_with_input(stet(dir).args(args), content);
