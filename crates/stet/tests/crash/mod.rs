@@ -5,6 +5,7 @@ mod record;
 mod run;
 
 mod atomic;
+mod tx;
 
 /// Barriers whose removal the enumerator does not notice, by protocol and label (see
 /// [`run::barriers`]), each with the reason. An entry is a gap of the model or a redundant fsync.
