@@ -5,6 +5,9 @@ mod record;
 mod run;
 
 mod atomic;
+mod doc;
+mod entry;
+mod lease;
 mod tx;
 
 /// Barriers whose removal the enumerator does not notice, by protocol and label (see

@@ -345,3 +345,8 @@ pub fn dump(trace: &Trace) {
         eprintln!("#{index} {text} {}", trace.labels.get(&index).map_or("", String::as_str));
     }
 }
+
+/// Whether operation `op` is acknowledged in the bit set `ops`.
+pub fn acknowledged(ops: u64, op: usize) -> bool {
+    ops & (1 << op) != 0
+}
