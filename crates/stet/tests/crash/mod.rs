@@ -8,6 +8,7 @@ mod atomic;
 mod doc;
 mod entry;
 mod lease;
+mod log;
 mod tx;
 
 /// Barriers whose removal the enumerator does not notice, by protocol and label (see

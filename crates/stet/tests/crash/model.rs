@@ -6,8 +6,9 @@
 //! truncation of a file followed by an fsync or fdatasync of that file. Everything else since is
 //! *pending*, and each pending effect independently happened or not: a name change is kept or lost
 //! (a rename's two names within one directory together, so a rename is atomic per entry), a write
-//! is kept, lost, zeroed (the size grew, the data did not come) or torn (only a prefix came), a
-//! truncation is kept or lost. The kept effects apply in the order they were made.
+//! is kept, lost, torn (only a prefix came) or, if it extended the file, zeroed (the size grew,
+//! the data did not come), a truncation is kept or lost. The kept effects apply in the order they
+//! were made.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
@@ -38,7 +39,9 @@ pub struct NameChange {
 pub enum Event {
     /// Entries of one directory changed together (a create, an unlink, a rename within it).
     Names(Vec<NameChange>),
-    Write { ino: Ino, offset: u64, bytes: Vec<u8> },
+    /// `extends`: the write went past the file's end (only such a write can come back as zeros:
+    /// an overwrite in place leaves the old or the new bytes).
+    Write { ino: Ino, offset: u64, bytes: Vec<u8>, extends: bool },
     SetLen { ino: Ino, len: u64 },
     /// fsync (or, `data_only`, fdatasync) of a file.
     Sync { ino: Ino, data_only: bool },
@@ -119,7 +122,7 @@ impl State {
                     };
                 }
             }
-            (Event::Write { ino, offset, bytes }, choice) => {
+            (Event::Write { ino, offset, bytes, .. }, choice) => {
                 let file = self.files.entry(*ino).or_default();
                 let offset = *offset as usize;
                 let (len, zero) = match choice {
@@ -210,8 +213,11 @@ pub enum Choice {
 fn choices(event: &Event) -> Vec<Choice> {
     match event {
         Event::Names(_) | Event::SetLen { .. } => vec![Choice::Keep, Choice::Lose],
-        Event::Write { bytes, .. } => {
-            let mut choices = vec![Choice::Keep, Choice::Lose, Choice::Zero];
+        Event::Write { bytes, extends, .. } => {
+            let mut choices = vec![Choice::Keep, Choice::Lose];
+            if *extends {
+                choices.push(Choice::Zero);
+            }
             // Torn in the middle, and at the first 4 KiB block boundary of a longer write.
             for tear in [bytes.len() / 2, 4096] {
                 if tear > 0 && tear < bytes.len() && !choices.contains(&Choice::Tear(tear)) {

@@ -134,10 +134,12 @@ impl Recording {
         }
     }
 
-    fn write(&mut self, file: &File, offset: u64, bytes: &[u8]) {
+    /// A write of `bytes` at `offset` to a file `size` bytes long before it.
+    fn write(&mut self, file: &File, offset: u64, bytes: &[u8], size: u64) {
         if let Some(ino) = self.of_file(file) {
             let label = format!("write {} at {offset}, {} bytes", self.path_of(file), bytes.len());
-            self.push(Event::Write { ino, offset, bytes: bytes.to_vec() }, label);
+            let extends = offset + bytes.len() as u64 > size;
+            self.push(Event::Write { ino, offset, bytes: bytes.to_vec(), extends }, label);
         }
     }
 
@@ -189,7 +191,7 @@ type Before = (Option<(Ino, OsString)>, Option<Ino>);
 /// A path component with the parts that differ between runs replaced by `*`: the host, process
 /// and random parts of a temporary name, a transaction's id.
 fn generalize(part: &str) -> String {
-    if let Some(at) = part.find(".stet-")
+    if let Some(at) = part.rfind(".stet-")
         && part.ends_with(".tmp")
     {
         return format!("{}.stet-*.tmp", &part[..at]);
@@ -200,6 +202,11 @@ fn generalize(part: &str) -> String {
         }
     }
     part.to_owned()
+}
+
+/// An open file's size.
+fn size(file: &File) -> u64 {
+    file.metadata().map_or(0, |meta| meta.len())
 }
 
 /// Whether something is at `path` (a call that may create a file checks before it runs).
@@ -228,15 +235,16 @@ impl Fs for Recorder {
     }
     fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
         let mut recording = self.lock();
-        let offset = file.stream_position()?;
+        let (offset, size) = (file.stream_position()?, size(file));
         self.inner.write_all(file, bytes)?;
-        recording.write(file, offset, bytes);
+        recording.write(file, offset, bytes, size);
         Ok(())
     }
     fn overwrite(&self, file: &File, old_len: u64, bytes: &[u8]) -> io::Result<()> {
         let mut recording = self.lock();
+        let size = size(file);
         self.inner.overwrite(file, old_len, bytes)?;
-        recording.write(file, 0, bytes);
+        recording.write(file, 0, bytes, size);
         if old_len > bytes.len() as u64 {
             recording.set_len(file, bytes.len() as u64);
         }
@@ -263,8 +271,9 @@ impl Fs for Recorder {
     }
     fn write_at(&self, file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
         let mut recording = self.lock();
+        let size = size(file);
         self.inner.write_at(file, bytes, offset)?;
-        recording.write(file, offset, bytes);
+        recording.write(file, offset, bytes, size);
         Ok(())
     }
     fn read_at(&self, file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {

@@ -337,7 +337,7 @@ pub fn assert_every_barrier_needed(
 pub fn dump(trace: &Trace) {
     for (index, event) in trace.events.iter().enumerate() {
         let text = match event {
-            Event::Write { ino, offset, bytes } => {
+            Event::Write { ino, offset, bytes, .. } => {
                 format!("write ino {ino} at {offset}: {:?}", String::from_utf8_lossy(bytes))
             }
             other => format!("{other:?}"),
