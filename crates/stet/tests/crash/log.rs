@@ -5,13 +5,11 @@
 //! are in `LOG.rejected`.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use stet::Project;
-use stet::project::Notice;
 
-use super::run::{self, Budget, Protocol, Verdicts, Workspace, acknowledged};
+use super::run::{self, Budget, Protocol, Verdicts, Watched, Workspace, acknowledged};
 
 const LOG: &str = "logs/events.ndjson";
 const NEW_LOG: &str = "logs/new.ndjson";
@@ -70,16 +68,8 @@ impl Protocol for Append {
     }
 
     fn check(&self, (): &(), root: &Path, ops: u64) -> Result<(), String> {
-        let unusable = Arc::new(Mutex::new(None));
-        let noticed = unusable.clone();
-        let project = stet::Options::new()
-            .on_notice(move |notice| {
-                if let Notice::IndexUnusable { message, .. } = notice {
-                    *noticed.lock().unwrap() = Some(message.clone());
-                }
-            })
-            .open(root)
-            .map_err(|err| format!("open: {err}"))?;
+        let watched = Watched::open(root)?;
+        let project = &watched.project;
         project.recover().map_err(|err| format!("recover: {err}"))?;
         let operations = operations();
         for log in [LOG, NEW_LOG] {
@@ -90,7 +80,7 @@ impl Protocol for Append {
             if !checked.clean {
                 return Err(format!("{log} is not clean after the next append: {checked:?}"));
             }
-            let ids = ids_in(&project, &path)?;
+            let ids = ids_in(project, &path)?;
             let mut sorted = ids.clone();
             sorted.sort();
             if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -109,9 +99,7 @@ impl Protocol for Append {
                 return Err(format!("{log}: the acknowledged event {lost} is lost: {ids:?}"));
             }
         }
-        if let Some(message) = unusable.lock().unwrap().take() {
-            return Err(format!("an index is left unusable: {message}"));
-        }
+        watched.index_usable()?;
         let rejected = std::fs::read(root.join(format!("{LOG}.rejected"))).unwrap_or_default();
         if !rejected.windows(TORN.len()).any(|window| window == TORN.as_bytes()) {
             return Err(format!("the torn tail is neither in the log nor in LOG.rejected: {:?}", String::from_utf8_lossy(&rejected)));

@@ -350,3 +350,35 @@ pub fn dump(trace: &Trace) {
 pub fn acknowledged(ops: u64, op: usize) -> bool {
     ops & (1 << op) != 0
 }
+
+/// A project at `root` that remembers whether an event log's index was found unusable (a file at
+/// its path that is not stet's, so appends go on without it): after a crash, stet's own index
+/// must always be usable or rebuilt.
+pub struct Watched {
+    pub project: Project,
+    unusable: Arc<Mutex<Option<String>>>,
+}
+
+impl Watched {
+    pub fn open(root: &Path) -> Result<Watched, String> {
+        let unusable = Arc::new(Mutex::new(None));
+        let noticed = unusable.clone();
+        let project = Options::new()
+            .on_notice(move |notice| {
+                if let stet::project::Notice::IndexUnusable { message, .. } = notice {
+                    *noticed.lock().unwrap() = Some(message.clone());
+                }
+            })
+            .open(root)
+            .map_err(|err| format!("open: {err}"))?;
+        Ok(Watched { project, unusable })
+    }
+
+    /// An error if an index was found unusable.
+    pub fn index_usable(&self) -> Result<(), String> {
+        match self.unusable.lock().unwrap().take() {
+            Some(message) => Err(format!("an index is left unusable: {message}")),
+            None => Ok(()),
+        }
+    }
+}

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use serde_json::json;
 use stet::Project;
+use stet::project::WriteOptions;
 use stet::tx::Plan;
 
-use super::model::{Crash, State};
-use super::run::{self, Budget, Protocol, Tally, Verdicts, Workspace};
+use super::model::{Crash, Event, State};
+use super::run::{self, Budget, Protocol, Tally, Verdicts, Watched, Workspace, acknowledged};
 
 /// The tree a check compares: every file and directory but the project's `.stet/`, lock files,
 /// the log's index and temporary files (the sweep's, tested by `tests/sweep.rs`).
@@ -66,11 +67,14 @@ fn every_op(root: &Path) -> Plan {
     .expect("the plan is valid")
 }
 
-/// Before and after the transaction.
+/// Before and after the transaction, and after the next write put one file back as it was.
 pub struct Outcomes {
     before: Tree,
     after: Tree,
+    reverted: Tree,
 }
+
+const OLD_CFG: &str = "{\n  // comment\n  \"n\": 1,\n  \"drop\": true\n}\n";
 
 impl Protocol for Transaction {
     type Expected = Outcomes;
@@ -88,35 +92,48 @@ impl Protocol for Transaction {
         write("specs/meta.yaml", "name: m\nlist:\n  - x\n");
         write("docs/template.md", "---\ntitle: '{{name}}'\n---\nBody of {{slug}}\n");
         write("docs/old.txt", "remove me\n");
-        write("docs/cfg.json", "{\n  // comment\n  \"n\": 1,\n  \"drop\": true\n}\n");
+        write("docs/cfg.json", OLD_CFG);
         write("logs/state.json", "{\"phase\": \"one\", \"old\": 1}\n");
         write("logs/events.ndjson", "{\"id\":1}\n");
     }
 
+    /// The transaction, then a write that puts `docs/cfg.json` back exactly as it was: a journal
+    /// that came back after that would replay over it (its version is the journal's `old`).
     fn run(&self, root: &Path, project: &Project, acknowledge: &(dyn Fn(usize) + Sync)) -> Outcomes {
         let before = tree(root);
         project.tx(&every_op(root)).expect("the transaction commits");
         acknowledge(0);
-        Outcomes { before, after: tree(root) }
+        let after = tree(root);
+        project.write(&root.join("docs/cfg.json"), OLD_CFG.as_bytes(), WriteOptions::default()).unwrap();
+        acknowledge(1);
+        Outcomes { before, after, reverted: tree(root) }
     }
 
-    fn check(&self, outcomes: &Outcomes, root: &Path, acknowledged: u64) -> Result<(), String> {
-        let project = Project::open(root).map_err(|err| format!("open: {err}"))?;
-        project.recover().map_err(|err| format!("recover: {err}"))?;
+    fn check(&self, outcomes: &Outcomes, root: &Path, acknowledged_ops: u64) -> Result<(), String> {
+        let watched = Watched::open(root)?;
+        watched.project.recover().map_err(|err| format!("recover: {err}"))?;
         let now = tree(root);
-        if now != outcomes.after && (acknowledged & 1 != 0 || now != outcomes.before) {
-            return Err(format!(
-                "half applied: differs from before in {:?}, from after in {:?}",
-                differences(&now, &outcomes.before),
-                differences(&now, &outcomes.after)
-            ));
+        let allowed: [(&str, &Tree); 2] = if acknowledged(acknowledged_ops, 1) {
+            [("reverted", &outcomes.reverted); 2]
+        } else if acknowledged(acknowledged_ops, 0) {
+            [("after", &outcomes.after), ("reverted", &outcomes.reverted)]
+        } else {
+            [("before", &outcomes.before), ("after", &outcomes.after)]
+        };
+        if !allowed.iter().any(|(_, tree)| **tree == now) {
+            let differs: Vec<String> = allowed
+                .iter()
+                .map(|(name, tree)| format!("from {name} in {:?}", differences(&now, tree)))
+                .collect();
+            return Err(format!("half applied: differs {}", differs.join(", ")));
         }
-        next_command(&project, root)
+        next_command(&watched, root)
     }
 }
 
 /// The next commands on the transaction's files succeed, and the log is clean.
-fn next_command(project: &Project, root: &Path) -> Result<(), String> {
+fn next_command(watched: &Watched, root: &Path) -> Result<(), String> {
+    let project = &watched.project;
     if std::fs::read_dir(root.join(".stet/tx")).is_ok_and(|mut names| names.next().is_some()) {
         return Err("a journal is left after recovery".into());
     }
@@ -129,18 +146,18 @@ fn next_command(project: &Project, root: &Path) -> Result<(), String> {
     if !checked.clean {
         return Err(format!("the log is not clean after the next append: {checked:?}"));
     }
-    Ok(())
+    watched.index_usable()
 }
 
 /// Recovery from a committed state: the outcome must be the transaction's.
 fn recovered_check(after: &Tree, root: &Path) -> Result<(), String> {
-    let project = Project::open(root).map_err(|err| format!("open: {err}"))?;
-    project.recover().map_err(|err| format!("recover: {err}"))?;
+    let watched = Watched::open(root)?;
+    watched.project.recover().map_err(|err| format!("recover: {err}"))?;
     let now = tree(root);
     if &now != after {
         return Err(format!("recovered again, differs from after in {:?}", differences(&now, after)));
     }
-    next_command(&project, root)
+    next_command(&watched, root)
 }
 
 /// Whether a state holds a committed journal.
@@ -150,14 +167,15 @@ fn committed(state: &State) -> bool {
     found
 }
 
-/// Committed crash states to recover under the recorder: at every crash point, everything kept
-/// and everything lost, where that holds a committed journal; distinct ones, `count` of them
-/// spread evenly over the trace.
+/// Committed crash states to recover under the recorder: at every crash point up to the
+/// transaction's acknowledgement, everything kept and everything lost, where that holds a
+/// committed journal; distinct ones, `count` of them spread evenly over the trace.
 fn committed_states(recorded: &run::Recorded<Outcomes>, count: usize) -> Vec<State> {
     let trace = &recorded.trace;
+    let acknowledged = trace.events.iter().position(|event| matches!(event, Event::Acknowledged(0)));
     let mut seen = std::collections::HashSet::new();
     let mut states = Vec::new();
-    for point in 0..=trace.events.len() {
+    for point in 0..=acknowledged.expect("the transaction was acknowledged") {
         let crash = Crash::at(&trace.start, &trace.events, point, None);
         for corner in crash.selection(2, 0).into_iter().take(2) {
             let state = crash.state(&corner);
