@@ -43,14 +43,14 @@ pub enum Event {
     /// an overwrite in place leaves the old or the new bytes).
     Write { ino: Ino, offset: u64, bytes: Vec<u8>, extends: bool },
     SetLen { ino: Ino, len: u64 },
-    /// fsync (or, `data_only`, fdatasync) of a file.
-    Sync { ino: Ino, data_only: bool },
+    /// fsync or fdatasync of a file (both make its data durable, and the size it needs).
+    Sync { ino: Ino },
     /// fsync of a directory.
     SyncDir { dir: Ino },
     /// The file was mapped read-write: its writes through the map bypass the seam and are not
     /// in the trace, so in every crash state they are lost (the file holds what its `pwrite`s and
     /// fsyncs give). Only the event-log index is mapped, and it is derived data.
-    Mapped { ino: Ino },
+    Mapped,
     /// The test's operation returned `Ok` here.
     Acknowledged(usize),
 }
@@ -262,7 +262,7 @@ impl<'a> Crash<'a> {
                     durable[index] = synced_files.contains(ino);
                 }
                 Event::Acknowledged(op) => acknowledged |= 1 << op,
-                Event::Mapped { .. } => {}
+                Event::Mapped => {}
             }
         }
         let pending = events

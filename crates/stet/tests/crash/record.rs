@@ -153,7 +153,7 @@ impl Recording {
     fn sync(&mut self, file: &File, data_only: bool) {
         if let Some(ino) = self.of_file(file) {
             let label = format!("{} {}", if data_only { "fdatasync" } else { "fsync" }, self.path_of(file));
-            self.push(Event::Sync { ino, data_only }, label);
+            self.push(Event::Sync { ino }, label);
         }
     }
 
@@ -288,9 +288,9 @@ impl Fs for Recorder {
     fn map_mut(&self, file: &File) -> io::Result<memmap2::MmapMut> {
         let mut recording = self.lock();
         let map = self.inner.map_mut(file)?;
-        if let Some(ino) = recording.of_file(file) {
+        if recording.of_file(file).is_some() {
             let label = format!("mmap {}", recording.path_of(file));
-            recording.push(Event::Mapped { ino }, label);
+            recording.push(Event::Mapped, label);
         }
         Ok(map)
     }
