@@ -49,7 +49,9 @@ impl Protocol for AtomicWrite {
         }
         // The next command: another write of each.
         for rel in ["docs/target.txt", "docs/created.txt"] {
-            project.write(&root.join(rel), b"next\n", WriteOptions::default()).map_err(|err| format!("next write: {err}"))?;
+            project
+                .write(&root.join(rel), b"next\n", WriteOptions::default())
+                .map_err(|err| format!("next write: {err}"))?;
             if read(rel).as_deref() != Some("next\n") {
                 return Err(format!("{rel} does not read back the next write"));
             }

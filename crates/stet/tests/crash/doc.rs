@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use stet::Project;
 use stet::project::EditOptions;
 
@@ -68,7 +68,7 @@ impl Protocol for DocEdit {
         }
         let value = project.get(&path, None, None).map_err(|err| format!("get: {err}"))?.value;
         for (op, (key, expected)) in EDITS.iter().enumerate() {
-            if acknowledged(acknowledged_ops, op) && value[key] != Value::from(*expected) {
+            if acknowledged(acknowledged_ops, op) && value[key] != *expected {
                 return Err(format!("the acknowledged edit {key}={expected} is lost: {text:?}"));
             }
         }

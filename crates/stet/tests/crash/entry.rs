@@ -46,7 +46,8 @@ impl Protocol for NewEntry {
 
     fn seed(&self, root: &Path) {
         std::fs::create_dir_all(root.join("templates/story/notes")).unwrap();
-        std::fs::write(root.join("templates/story/README.md"), "---\ntitle: '{{name}}'\n---\n# {{name}}\n").unwrap();
+        std::fs::write(root.join("templates/story/README.md"), "---\ntitle: '{{name}}'\n---\n# {{name}}\n")
+            .unwrap();
         std::fs::write(root.join("templates/story/notes/plan.txt"), "plan\n").unwrap();
         std::fs::create_dir_all(root.join("specs/001-first")).unwrap();
     }
@@ -91,7 +92,9 @@ impl Protocol for NewEntry {
                 return Err(format!("the acknowledged entry {name} is missing"));
             }
         }
-        let next = project.new_entry(&specs, &options(root, "next")).map_err(|err| format!("the next new: {err}"))?;
+        let next = project
+            .new_entry(&specs, &options(root, "next"))
+            .map_err(|err| format!("the next new: {err}"))?;
         let highest = numbers.last().map_or(1, |number| number.parse::<u64>().unwrap());
         if next.seq != highest + 1 {
             return Err(format!("the next entry is number {}, after {numbers:?}", next.seq));

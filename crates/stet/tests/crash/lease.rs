@@ -56,8 +56,12 @@ impl Protocol for Lease {
         project.recover().map_err(|err| format!("recover: {err}"))?;
         let status = project.lease_status::<&str>(&[]).map_err(|err| format!("lease status: {err}"))?;
         for rel in PATHS {
-            let owners: Vec<&str> =
-                status.leases.iter().filter(|lease| lease.path == rel).map(|lease| lease.owner.as_str()).collect();
+            let owners: Vec<&str> = status
+                .leases
+                .iter()
+                .filter(|lease| lease.path == rel)
+                .map(|lease| lease.owner.as_str())
+                .collect();
             let allowed: &[&[&str]] = match rel {
                 "docs/a.md" if acknowledged(ops, B_ACQUIRED) => &[&["B"]],
                 "docs/a.md" if acknowledged(ops, A_RELEASED) => &[&[], &["B"]],

@@ -34,7 +34,8 @@ fn ids_in(project: &Project, log: &Path) -> Result<Vec<String>, String> {
     entries
         .iter()
         .map(|entry| {
-            let value: Value = serde_json::from_slice(&entry.raw).map_err(|err| format!("an event read: {err}"))?;
+            let value: Value =
+                serde_json::from_slice(&entry.raw).map_err(|err| format!("an event read: {err}"))?;
             Ok(value["id"].as_str().unwrap_or_default().to_owned())
         })
         .collect()
@@ -75,7 +76,9 @@ impl Protocol for Append {
         for log in [LOG, NEW_LOG] {
             let path = root.join(log);
             // The next command: an append, which cuts any torn tail.
-            project.log_append(&path, &events(&["next".into()]), None).map_err(|err| format!("the next append to {log}: {err}"))?;
+            project
+                .log_append(&path, &events(&["next".into()]), None)
+                .map_err(|err| format!("the next append to {log}: {err}"))?;
             let checked = project.log_verify(&path).map_err(|err| format!("verify {log}: {err}"))?;
             if !checked.clean {
                 return Err(format!("{log} is not clean after the next append: {checked:?}"));
@@ -83,8 +86,8 @@ impl Protocol for Append {
             let ids = ids_in(project, &path)?;
             let mut sorted = ids.clone();
             sorted.sort();
-            if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
-                return Err(format!("{log}: the event {} is there twice: {ids:?}", pair[0]));
+            if let Some([twice, _]) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+                return Err(format!("{log}: the event {twice} is there twice: {ids:?}"));
             }
             if ids.last().map(String::as_str) != Some("next") {
                 return Err(format!("{log}: the next append's event is not last: {ids:?}"));
@@ -95,14 +98,19 @@ impl Protocol for Append {
                 .enumerate()
                 .filter(|(op, (target, _))| *target == log && acknowledged(ops, *op))
                 .flat_map(|(_, (_, ids))| ids.iter().map(String::as_str));
-            if let Some(lost) = seeded.iter().copied().chain(acknowledged_ids).find(|id| !ids.iter().any(|have| have == id)) {
+            if let Some(lost) =
+                seeded.iter().copied().chain(acknowledged_ids).find(|id| !ids.iter().any(|have| have == id))
+            {
                 return Err(format!("{log}: the acknowledged event {lost} is lost: {ids:?}"));
             }
         }
         watched.index_usable()?;
         let rejected = std::fs::read(root.join(format!("{LOG}.rejected"))).unwrap_or_default();
         if !rejected.windows(TORN.len()).any(|window| window == TORN.as_bytes()) {
-            return Err(format!("the torn tail is neither in the log nor in LOG.rejected: {:?}", String::from_utf8_lossy(&rejected)));
+            return Err(format!(
+                "the torn tail is neither in the log nor in LOG.rejected: {:?}",
+                String::from_utf8_lossy(&rejected)
+            ));
         }
         Ok(())
     }

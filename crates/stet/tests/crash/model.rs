@@ -41,12 +41,24 @@ pub enum Event {
     Names(Vec<NameChange>),
     /// `extends`: the write went past the file's end (only such a write can come back as zeros:
     /// an overwrite in place leaves the old or the new bytes).
-    Write { ino: Ino, offset: u64, bytes: Vec<u8>, extends: bool },
-    SetLen { ino: Ino, len: u64 },
+    Write {
+        ino: Ino,
+        offset: u64,
+        bytes: Vec<u8>,
+        extends: bool,
+    },
+    SetLen {
+        ino: Ino,
+        len: u64,
+    },
     /// fsync or fdatasync of a file (both make its data durable, and the size it needs).
-    Sync { ino: Ino },
+    Sync {
+        ino: Ino,
+    },
     /// fsync of a directory.
-    SyncDir { dir: Ino },
+    SyncDir {
+        dir: Ino,
+    },
     /// The file was mapped read-write: its writes through the map bypass the seam and are not
     /// in the trace, so in every crash state they are lost (the file holds what its `pwrite`s and
     /// fsyncs give). Only the event-log index is mapped, and it is derived data.
@@ -298,9 +310,9 @@ impl<'a> Crash<'a> {
             return all;
         }
         let mut picked = Vec::new();
-        let mut seen = HashSet::new();
+        let mut distinct = HashSet::new();
         let mut add = |combination: Vec<usize>, picked: &mut Vec<Vec<usize>>| {
-            if seen.insert(combination.clone()) {
+            if distinct.insert(combination.clone()) {
                 picked.push(combination);
             }
         };

@@ -40,7 +40,8 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new(test: &str) -> Workspace {
-        let parent = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+        let parent =
+            if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
         let base = parent.join(format!("stet-crash-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).expect("the workspace can be made");
@@ -187,53 +188,71 @@ pub fn check_trace(
     let stop = AtomicBool::new(false);
     let tallies = Mutex::new(Tally::default());
     std::thread::scope(|scope| {
-        for worker in 0..threads() {
+        for number in 0..threads() {
             let (next, stop, tallies, points) = (&next, &stop, &tallies, &points);
             scope.spawn(move || {
-                let root = workspace.fresh(&format!("w{worker:02}"));
-                let mut tally = Tally::default();
+                let root = workspace.fresh(&format!("w{number:02}"));
+                let mut worker = Worker { trace, root, budget, verdicts, check, tally: Tally::default() };
                 while let Some(&point) = points.get(next.fetch_add(1, Ordering::Relaxed)) {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    tally.points += 1;
-                    let crash = Crash::at(&trace.start, &trace.events, point, budget.ignored);
-                    for combination in crash.selection(budget.per_point, seed(trace, point)) {
-                        tally.enumerated += 1;
-                        let state = crash.state(&combination);
-                        let key = (state.fingerprint(), crash.acknowledged);
-                        let known = verdicts.lock().unwrap().get(&key).copied();
-                        let held = match known {
-                            Some(held) => held,
-                            None => {
-                                tally.checked += 1;
-                                let verdict = run_check(&state, trace, &root, crash.acknowledged, check);
-                                if let Err(why) = &verdict {
-                                    tally.violations.push(format!(
-                                        "crash after event {point} (acknowledged {:#b}; {}): {why}",
-                                        crash.acknowledged,
-                                        crash.describe(&combination)
-                                    ));
-                                    tally.violations.truncate(8);
-                                }
-                                verdicts.lock().unwrap().insert(key, verdict.is_ok());
-                                verdict.is_ok()
-                            }
-                        };
-                        if !held {
-                            tally.violation_count += 1;
-                            if budget.stop_at_first {
-                                stop.store(true, Ordering::Relaxed);
-                                break;
-                            }
-                        }
+                    if !worker.crash_at(point) && budget.stop_at_first {
+                        stop.store(true, Ordering::Relaxed);
                     }
                 }
-                tallies.lock().unwrap().add(tally);
+                tallies.lock().unwrap().add(worker.tally);
             });
         }
     });
     tallies.into_inner().unwrap()
+}
+
+/// One checking thread, with its own directory.
+struct Worker<'a> {
+    trace: &'a Trace,
+    root: PathBuf,
+    budget: Budget,
+    verdicts: &'a Verdicts,
+    check: &'a (dyn Fn(&Path, u64) -> Result<(), String> + Sync),
+    tally: Tally,
+}
+
+impl Worker<'_> {
+    /// Checks the crash after `point` events; `false` when a state broke the invariant.
+    fn crash_at(&mut self, point: usize) -> bool {
+        self.tally.points += 1;
+        let crash = Crash::at(&self.trace.start, &self.trace.events, point, self.budget.ignored);
+        let mut clean = true;
+        for combination in crash.selection(self.budget.per_point, seed(self.trace, point)) {
+            self.tally.enumerated += 1;
+            let state = crash.state(&combination);
+            let key = (state.fingerprint(), crash.acknowledged);
+            let known = self.verdicts.lock().unwrap().get(&key).copied();
+            let held = known.unwrap_or_else(|| {
+                self.tally.checked += 1;
+                let verdict = run_check(&state, self.trace, &self.root, crash.acknowledged, self.check);
+                if let Err(why) = &verdict {
+                    let acknowledged = crash.acknowledged;
+                    let what = crash.describe(&combination);
+                    self.tally.violations.push(format!(
+                        "crash after event {point} (acknowledged {acknowledged:#b}; {what}): {why}"
+                    ));
+                    self.tally.violations.truncate(8);
+                }
+                self.verdicts.lock().unwrap().insert(key, verdict.is_ok());
+                verdict.is_ok()
+            });
+            if !held {
+                self.tally.violation_count += 1;
+                clean = false;
+                if self.budget.stop_at_first {
+                    break;
+                }
+            }
+        }
+        clean
+    }
 }
 
 fn seed(trace: &Trace, point: usize) -> u64 {
@@ -256,7 +275,11 @@ fn run_check(
         Ok(verdict) => verdict,
         Err(panic) => Err(format!(
             "the check panicked: {}",
-            panic.downcast_ref::<String>().map(String::as_str).or(panic.downcast_ref::<&str>().copied()).unwrap_or("?")
+            panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or(panic.downcast_ref::<&str>().copied())
+                .unwrap_or("?")
         )),
     }
 }
@@ -319,16 +342,26 @@ pub fn assert_every_barrier_needed<P: Protocol>(protocol: &P, workspace: &Worksp
         }
     }
     for (label, found) in &noticed {
-        eprintln!("mutation: {name}: without {label}: {}", if *found { "a violation" } else { "nothing noticed" });
+        eprintln!(
+            "mutation: {name}: without {label}: {}",
+            if *found { "a violation" } else { "nothing noticed" }
+        );
     }
-    let unnoticed: Vec<&String> =
-        noticed.iter().filter(|(label, found)| !**found && !exempt.contains(&label.as_str())).map(|(label, _)| label).collect();
+    let unnoticed: Vec<&String> = noticed
+        .iter()
+        .filter(|(label, found)| !**found && !exempt.contains(&label.as_str()))
+        .map(|(label, _)| label)
+        .collect();
     assert!(
         unnoticed.is_empty(),
         "{name}: removing these barriers breaks nothing the model checks; list each in NOT_NEEDED with a reason, or fix the check: {unnoticed:?}"
     );
-    let stale: Vec<&&str> = exempt.iter().filter(|label| noticed.get(**label).is_none_or(|found| *found)).collect();
-    assert!(stale.is_empty(), "{name}: NOT_NEEDED lists barriers whose removal is noticed, or that are not made: {stale:?}");
+    let stale: Vec<&&str> =
+        exempt.iter().filter(|label| noticed.get(**label).is_none_or(|found| *found)).collect();
+    assert!(
+        stale.is_empty(),
+        "{name}: NOT_NEEDED lists barriers whose removal is noticed, or that are not made: {stale:?}"
+    );
     eprintln!("mutation: {name}: {} barriers, each removal noticed or listed", noticed.len());
 }
 

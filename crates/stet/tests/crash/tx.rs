@@ -138,7 +138,11 @@ fn next_command(watched: &Watched, root: &Path) -> Result<(), String> {
         return Err("a journal is left after recovery".into());
     }
     project
-        .set(&root.join("specs/001-a.md"), &[("owner".into(), json!("bo"))], stet::project::EditOptions::default())
+        .set(
+            &root.join("specs/001-a.md"),
+            &[("owner".into(), json!("bo"))],
+            stet::project::EditOptions::default(),
+        )
         .map_err(|err| format!("the next set: {err}"))?;
     let log = root.join("logs/events.ndjson");
     project.log_append(&log, &[json!({"id": 9})], None).map_err(|err| format!("the next append: {err}"))?;
@@ -163,7 +167,9 @@ fn recovered_check(after: &Tree, root: &Path) -> Result<(), String> {
 /// Whether a state holds a committed journal.
 fn committed(state: &State) -> bool {
     let mut found = false;
-    state.walk(&mut |path, bytes| found |= bytes.is_some() && path.starts_with(".stet/tx/") && path.ends_with(".tx"));
+    state.walk(&mut |path, bytes| {
+        found |= bytes.is_some() && path.starts_with(".stet/tx/") && path.ends_with(".tx");
+    });
     found
 }
 
