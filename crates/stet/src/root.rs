@@ -33,18 +33,54 @@ pub const GITIGNORE: &str = "\
 !config.toml
 ";
 
-/// Gives a `.stet/` that stet has just made its `.gitignore`. It is created exclusively (never
-/// through a link, never over a file someone put there), and a failure is not an error: the file
-/// is a courtesy to version control, not part of any protocol.
-pub(crate) fn write_gitignore(
+/// Makes `ROOT/.stet` (`stet_dir`) if it is missing, with its `.gitignore` in it from the first
+/// instant: it is built whole under a temporary name beside it (`.gitignore` written and, when
+/// durable, fsynced with its directory) and renamed into place without replacing anything, then
+/// the root is fsynced. So a power loss leaves `.stet` complete or absent, never without its
+/// `.gitignore` or with a torn one. Returns whether this call made it (`false`: it was there, or
+/// another process made it first; the caller checks what is there).
+pub(crate) fn make_stet_dir(
     fs: &dyn crate::fs::Fs,
     stet_dir: &Path,
     durability: crate::atomic::Durability,
-) {
-    let path = stet_dir.join(".gitignore");
-    let Ok(mut file) = fs.create_new(&path, 0o644) else { return };
-    let written = fs.write_all(&mut file, GITIGNORE.as_bytes());
-    if written.is_ok() && durability == crate::atomic::Durability::Sync {
-        let _ = fs.sync(&file).and_then(|()| fs.sync_dir(stet_dir));
+) -> Result<bool, crate::fs::IoError> {
+    use std::io::ErrorKind;
+    let sync = durability == crate::atomic::Durability::Sync;
+    let io_error = |path: &Path, step: &'static str| {
+        let path = path.to_path_buf();
+        move |source| crate::fs::IoError { path, step, source }
+    };
+    match fs.symlink_metadata(stet_dir) {
+        Ok(_) => return Ok(false),
+        Err(err) if err.kind() == ErrorKind::NotFound => {}
+        Err(err) => return Err(io_error(stet_dir, "inspect")(err)),
     }
+    let root = stet_dir.parent().unwrap_or(Path::new("."));
+    let staged = root.join(crate::atomic::temp_name(".stet"));
+    let gitignore = staged.join(".gitignore");
+    let _held_off = crate::interrupt::hold_off();
+    let _tracked = crate::interrupt::track(crate::interrupt::Leftover::Staged(staged.clone()));
+    fs.create_dir(&staged).map_err(io_error(&staged, "create"))?;
+    let built = (|| {
+        let mut file = fs.create_new(&gitignore, 0o644).map_err(io_error(&gitignore, "create"))?;
+        fs.write_all(&mut file, GITIGNORE.as_bytes()).map_err(io_error(&gitignore, "write"))?;
+        if sync {
+            fs.sync(&file).map_err(io_error(&gitignore, "fsync"))?;
+            fs.sync_dir(&staged).map_err(io_error(&staged, "fsync"))?;
+        }
+        match fs.rename_noreplace(&staged, stet_dir) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(err) => Err(io_error(stet_dir, "create")(err)),
+        }
+    })();
+    if !matches!(built, Ok(true)) {
+        let _ = fs.remove_file(&gitignore);
+        let _ = fs.remove_dir(&staged);
+        return built;
+    }
+    if sync {
+        fs.sync_dir(root).map_err(io_error(root, "fsync"))?;
+    }
+    Ok(true)
 }

@@ -105,6 +105,18 @@ fn a_staging_directory_of_a_dead_process_is_removed_whole() {
     assert!(!staged.exists(), "the staging directory and everything in it are gone");
 }
 
+/// What a process killed while it first made `.stet` leaves: `.stet` built aside, not yet renamed.
+#[test]
+fn a_dead_processs_staged_stet_directory_is_removed() {
+    let dir = scratch();
+    let staged = dir.path().join(here(".stet", dead_pid()));
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join(".gitignore"), stet::root::GITIGNORE).unwrap();
+    let swept = run(dir.path());
+    assert_eq!(swept.removed, std::slice::from_ref(&staged), "{swept:?}");
+    assert!(!staged.exists());
+}
+
 #[test]
 fn a_running_processs_staging_directory_is_kept_and_not_entered() {
     let dir = scratch();

@@ -170,9 +170,8 @@ impl Node {
     fn create(&self, fs: &dyn Fs, durability: Durability) -> Result<(), LeaseError> {
         if self.depth == 0
             && let Some(stet_dir) = self.tree.parent()
-            && make_dir(fs, stet_dir, durability)?
         {
-            crate::root::write_gitignore(fs, stet_dir, durability);
+            crate::root::make_stet_dir(fs, stet_dir, durability)?;
         }
         if !make_dir(fs, &self.dir, durability)? {
             let meta = fs.symlink_metadata(&self.dir).map_err(io_error(&self.dir, "inspect"))?;

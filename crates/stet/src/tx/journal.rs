@@ -190,38 +190,36 @@ fn io_error(path: &Path, step: &'static str) -> impl FnOnce(io::Error) -> IoErro
 /// Makes `.stet/tx` (and `.stet`) if missing, each made durable in its parent.
 fn ensure_dir(fs: &dyn Fs, root: &Path, sync: bool) -> Result<(), IoError> {
     let stet = root.join(".stet");
-    for (dir, parent) in [(&stet, root.to_path_buf()), (&dir_of(root), stet.clone())] {
-        match fs.create_dir(dir) {
-            Ok(()) if sync => fs.sync_dir(&parent).map_err(|source| IoError {
-                path: parent.clone(),
-                step: "fsync",
-                source,
-            })?,
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-                let meta = fs.symlink_metadata(dir).map_err(|source| IoError {
-                    path: dir.clone(),
-                    step: "inspect",
-                    source,
-                })?;
-                if !meta.is_dir() {
-                    return Err(IoError {
-                        path: dir.clone(),
-                        step: "use",
-                        source: io::Error::new(
-                            io::ErrorKind::AlreadyExists,
-                            format!(
-                                "it is {}, not the directory stet keeps its journals in",
-                                crate::fs::FileKind::describe_metadata(&meta)
-                            ),
-                        ),
-                    });
-                }
-            }
-            Err(source) => return Err(IoError { path: dir.clone(), step: "create", source }),
-        }
+    let durability = if sync { crate::atomic::Durability::Sync } else { crate::atomic::Durability::None };
+    if !crate::root::make_stet_dir(fs, &stet, durability)? {
+        must_be_dir(fs, &stet)?;
     }
-    Ok(())
+    let dir = dir_of(root);
+    match fs.create_dir(&dir) {
+        Ok(()) if sync => fs.sync_dir(&stet).map_err(io_error(&stet, "fsync")),
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => must_be_dir(fs, &dir),
+        Err(source) => Err(IoError { path: dir, step: "create", source }),
+    }
+}
+
+/// Refuses what is at `dir` unless it is a directory (a link or a file planted there).
+fn must_be_dir(fs: &dyn Fs, dir: &Path) -> Result<(), IoError> {
+    let meta = fs.symlink_metadata(dir).map_err(io_error(dir, "inspect"))?;
+    if meta.is_dir() {
+        return Ok(());
+    }
+    Err(IoError {
+        path: dir.to_path_buf(),
+        step: "use",
+        source: io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "it is {}, not the directory stet keeps its journals in",
+                crate::fs::FileKind::describe_metadata(&meta)
+            ),
+        ),
+    })
 }
 
 /// Removes a finished journal durably (the transaction's locks may be released only after this:

@@ -13,33 +13,15 @@ mod tx;
 
 /// Barriers whose removal the enumerator does not notice, by protocol and label (see
 /// [`run::barriers`]), each with the reason. An entry is a gap of the model or a redundant fsync.
-pub const NOT_NEEDED: &[(&str, &str, &str)] = &[
-    (
-        "lease",
-        "fsync .stet/.gitignore",
-        "model gap: `.stet/.gitignore` is a courtesy to version control that no check reads (see KNOWN_FINDINGS)",
-    ),
-    (
-        "lease",
-        "fsync dir .stet",
-        "model gap: this one makes `.stet/.gitignore`'s name durable, which no check reads; `.stet/leases` gets its own",
-    ),
-    (
-        "lease",
-        "fsync dir .stet/leases/_docs",
-        "redundant here: the sibling node made next (`_b.md`) fsyncs the same parent before any record is written; \
+pub const NOT_NEEDED: &[(&str, &str, &str)] = &[(
+    "lease",
+    "fsync dir .stet/leases/_docs",
+    "redundant here: the sibling node made next (`_b.md`) fsyncs the same parent before any record is written; \
          an acquire of several new siblings could fsync their parent once",
-    ),
-];
+)];
 
 /// What the enumerator found that is not fixed, by protocol, with the explanation.
-pub const KNOWN_FINDINGS: &[(&str, &str)] = &[(
-    "lease",
-    "`.stet/.gitignore` is created in place (`O_EXCL`, write, fsync), not renamed into place: a power \
-     loss while the first lease makes `.stet/` can leave it empty or zero-filled, and stet never writes \
-     it again, so version control then sees `.stet/leases/`. No protocol depends on it; the model \
-     does not check it (NOT_NEEDED)",
-)];
+pub const KNOWN_FINDINGS: &[(&str, &str)] = &[];
 
 #[test]
 fn the_known_findings_are_listed() {
