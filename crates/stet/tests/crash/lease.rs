@@ -52,13 +52,7 @@ impl Protocol for Lease {
     }
 
     fn check(&self, (): &(), root: &Path, ops: u64) -> Result<(), String> {
-        // `.stet` comes whole: with its `.gitignore`, untorn, or not at all.
-        if root.join(".stet").exists() {
-            match std::fs::read(root.join(".stet/.gitignore")) {
-                Ok(bytes) if bytes == stet::root::GITIGNORE.as_bytes() => {}
-                found => return Err(format!(".stet is there but its .gitignore is {found:?}")),
-            }
-        }
+        run::stet_dir_whole(root)?;
         let project = Project::open(root).map_err(|err| format!("open: {err}"))?;
         project.recover().map_err(|err| format!("recover: {err}"))?;
         let status = project.lease_status::<&str>(&[]).map_err(|err| format!("lease status: {err}"))?;

@@ -418,3 +418,14 @@ impl Watched {
         }
     }
 }
+
+/// `.stet` comes whole: with its `.gitignore`, untorn, or not at all.
+pub fn stet_dir_whole(root: &Path) -> Result<(), String> {
+    if !root.join(".stet").exists() {
+        return Ok(());
+    }
+    match std::fs::read(root.join(".stet/.gitignore")) {
+        Ok(bytes) if bytes == stet::root::GITIGNORE.as_bytes() => Ok(()),
+        found => Err(format!(".stet is there but its .gitignore is {found:?}")),
+    }
+}

@@ -110,6 +110,7 @@ impl Protocol for Transaction {
     }
 
     fn check(&self, outcomes: &Outcomes, root: &Path, acknowledged_ops: u64) -> Result<(), String> {
+        run::stet_dir_whole(root)?;
         let watched = Watched::open(root)?;
         watched.project.recover().map_err(|err| format!("recover: {err}"))?;
         let now = tree(root);
