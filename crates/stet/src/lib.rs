@@ -14,6 +14,7 @@
 //! - [`entry`]: the next numbered entry of a spec or story directory, created whole.
 //! - [`tx`]: several files changed all together or not at all, across crashes; recovery.
 //! - [`config`], [`root`]: a project's settings and where they live.
+//! - [`confine`]: paths a client names kept beneath the root and out of `.stet/`.
 //! - [`interrupt`]: what a process interrupted by a signal removes before it exits.
 //!
 //! Every file-system effect goes through the [`fs::Fs`] seam, which tests replace to inject
@@ -24,6 +25,7 @@
 
 pub mod atomic;
 pub mod config;
+pub mod confine;
 pub mod doc;
 pub mod duration;
 pub mod entry;

@@ -1,6 +1,7 @@
 //! The library's integration tests: one binary, a module per concept.
 
 mod atomic;
+mod confine;
 mod doc;
 mod doc_json;
 mod doc_json_props;

@@ -21,6 +21,7 @@
 //! [`Project::with_owner`] and [`Project::with_lock_wait`] make per-request variants.
 
 mod causes;
+mod confined;
 mod documents;
 mod entries;
 mod error;
@@ -71,6 +72,8 @@ struct Inner {
     leases: std::sync::OnceLock<Leases>,
     /// The root's interrupted transactions, finished before any lock on their files is used.
     interrupted: Arc<crate::tx::Interrupted>,
+    /// The root held open to confine paths to it, opened on first use.
+    confinement: Arc<std::sync::OnceLock<crate::confine::Root>>,
 }
 
 /// A project root with its policies; see the [module documentation](self).
@@ -161,6 +164,7 @@ impl Project {
             fs: inner.fs.clone(),
             leases: std::sync::OnceLock::new(),
             interrupted: inner.interrupted.clone(),
+            confinement: inner.confinement.clone(),
         };
         change(&mut copy);
         Project { inner: Arc::new(copy) }

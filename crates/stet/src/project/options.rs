@@ -193,6 +193,7 @@ impl Options {
             fs,
             config,
             leases: std::sync::OnceLock::new(),
+            confinement: Arc::default(),
         };
         Ok(Project { inner: Arc::new(inner) })
     }

@@ -179,3 +179,27 @@ pub(crate) fn open_read_nofollow(path: &Path) -> io::Result<File> {
     }
     File::open(path)
 }
+
+pub(crate) fn open_dir_path(_root: &Path) -> io::Result<File> {
+    Err(unsupported())
+}
+
+pub(crate) fn open_beneath(_dir: &File, _relative: &Path) -> io::Result<File> {
+    Err(unsupported())
+}
+
+pub(crate) fn descriptor_path(_file: &File) -> io::Result<std::path::PathBuf> {
+    Err(unsupported())
+}
+
+pub(crate) fn is_symlink_at(_dir: &File, _name: &std::ffi::OsStr) -> io::Result<Option<bool>> {
+    Err(unsupported())
+}
+
+pub(crate) fn read_link_at(_dir: &File, _name: &std::ffi::OsStr) -> io::Result<std::path::PathBuf> {
+    Err(unsupported())
+}
+
+pub(crate) fn is_escape(_err: &io::Error) -> bool {
+    false
+}

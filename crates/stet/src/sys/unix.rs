@@ -412,3 +412,108 @@ pub(crate) fn open_read_nofollow(path: &Path) -> io::Result<File> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
 }
+
+/// Opens the directory `root` as an `O_PATH` descriptor, to resolve other paths beneath it.
+#[cfg(target_os = "linux")]
+pub(crate) fn open_dir_path(root: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC).open(root)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn open_dir_path(_root: &Path) -> io::Result<File> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "confining paths needs Linux's openat2"))
+}
+
+/// Resolves `relative` beneath the directory `dir` and opens what it names as an `O_PATH`
+/// descriptor, with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`: the kernel refuses with
+/// `EXDEV` any resolution that would leave `dir` (a `..` above it, an absolute path, a symlink
+/// leading out or any absolute symlink), and with `ELOOP` a magic link such as `/proc/self/fd/N`.
+#[cfg(target_os = "linux")]
+pub(crate) fn open_beneath(dir: &File, relative: &Path) -> io::Result<File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let path = CString::new(relative.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
+    // SAFETY: `open_how` is plain data; all-zero is its documented "no options" value.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    loop {
+        // SAFETY: `path` is NUL-terminated and `how` outlives the call; its size is passed.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                path.as_ptr(),
+                &raw const how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: the kernel just returned this descriptor, owned by no one else.
+            return Ok(unsafe { File::from_raw_fd(fd as i32) });
+        }
+        let err = io::Error::last_os_error();
+        // EAGAIN: a rename raced the lookup (RESOLVE_BENEATH asks to retry).
+        if !matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::EINTR)) {
+            return Err(err);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn open_beneath(_dir: &File, _relative: &Path) -> io::Result<File> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "confining paths needs Linux's openat2"))
+}
+
+/// The path the kernel has for an open descriptor (`/proc/self/fd/N`).
+#[cfg(target_os = "linux")]
+pub(crate) fn descriptor_path(file: &File) -> io::Result<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn descriptor_path(_file: &File) -> io::Result<std::path::PathBuf> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "confining paths needs Linux's /proc"))
+}
+
+/// `lstat` of `name` in the directory `dir` (never following a symlink there): `None` when
+/// nothing has that name, `Some(true)` for a symlink.
+pub(crate) fn is_symlink_at(dir: &File, name: &std::ffi::OsStr) -> io::Result<Option<bool>> {
+    use std::os::fd::AsRawFd;
+    let name = CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a name with a NUL byte"))?;
+    // SAFETY: `stat` is plain data, written by the kernel before it is read.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `name` is NUL-terminated and `stat` is a valid place to write.
+    let status =
+        unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &raw mut stat, libc::AT_SYMLINK_NOFOLLOW) };
+    if status == 0 {
+        return Ok(Some(stat.st_mode & libc::S_IFMT == libc::S_IFLNK));
+    }
+    let err = io::Error::last_os_error();
+    if err.kind() == io::ErrorKind::NotFound { Ok(None) } else { Err(err) }
+}
+
+/// The text of the symlink `name` in the directory `dir`.
+pub(crate) fn read_link_at(dir: &File, name: &std::ffi::OsStr) -> io::Result<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStringExt;
+    let name = CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a name with a NUL byte"))?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: `buf` has room for `buf.len()` bytes; `name` is NUL-terminated.
+    let length =
+        unsafe { libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if length < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(length as usize);
+    Ok(std::ffi::OsString::from_vec(buf).into())
+}
+
+/// Whether a resolution beneath a directory failed because it would have left it (`EXDEV`) or
+/// met a magic link or too many symlinks (`ELOOP`).
+pub(crate) fn is_escape(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EXDEV | libc::ELOOP))
+}
